@@ -1,0 +1,222 @@
+"""Command line: argument parsing, progress, summaries and exit codes. Calls the pipeline.
+
+Exit codes: 0 fine; 1 some feed failed (all else stored); 2 usage or config error;
+3 internal error (a bug, traceback logged); 4 the environment refused the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config, default_config_path, load_config
+from .errors import AggregatorError, ConfigError, OutputError, StoreError
+from .models import PassSummary
+from .output import write_file
+from .pipeline import FeedOutcome, run_pass
+from .publish import publish_atom
+from .render import render_atom
+from .store import Store, open_store
+
+EXIT_OK, EXIT_FEED_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_REFUSED = 0, 1, 2, 3, 4
+
+log = logging.getLogger("aggregator")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.log_level)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = load_config(Path(args.config) if args.config else default_config_path())
+        return int(asyncio.run(args.handler(config, args)))
+    except ConfigError as e:
+        print(f"aggregator: config error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, OutputError) as e:
+        print(f"aggregator: {e}", file=sys.stderr)
+        return EXIT_REFUSED
+    except AggregatorError as e:
+        print(f"aggregator: {e}", file=sys.stderr)
+        return EXIT_FEED_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        log.critical("internal error (a bug; please report it)", exc_info=True)
+        return EXIT_BUG
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help=f"config file (default ./config.toml or ${'AGGREGATOR_CONFIG'})",
+    )
+    common.add_argument(
+        "--log-level", default=argparse.SUPPRESS, choices=["debug", "info", "warning", "error"]
+    )
+    parser = argparse.ArgumentParser(
+        prog="aggregator",
+        parents=[common],
+        description="Follow feeds; publish posts, Atom and JSON Feed.",
+    )
+    parser.set_defaults(config=None, log_level="warning")
+    parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    fetch = commands.add_parser("fetch", parents=[common], help="fetch every feed once")
+    fetch.add_argument(
+        "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
+    )
+    fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fetch.set_defaults(handler=cmd_fetch)
+
+    atom = commands.add_parser("atom", parents=[common], help="write the Atom document")
+    atom.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH|-",
+        help="where to write it ('-' for stdout; default [output] atom_path)",
+    )
+    atom.set_defaults(handler=cmd_atom)
+
+    feeds = commands.add_parser("feeds", parents=[common], help="list feeds and their state")
+    feeds.set_defaults(handler=cmd_feeds)
+    return parser
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+async def _with_store(config: Config, work: Callable[[Store], Coroutine[Any, Any, int]]) -> int:
+    store = await open_store(config.storage.database)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+# -- fetch -------------------------------------------------------------------------------
+
+
+async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
+    feeds = [f for f in config.feeds if f.enabled]
+    if args.feed:
+        unknown = [n for n in args.feed if config.feed(n) is None]
+        if unknown:
+            raise ConfigError(str(config.path), f"no feed named {unknown[0]!r}", key="feeds")
+        feeds = [f for f in config.feeds if f.name in args.feed]
+    show_progress = not args.no_progress and sys.stderr.isatty()
+
+    async def work(store: Store) -> int:
+        with _Progress(len(feeds), show_progress) as progress:
+            summary = await run_pass(config, store, feeds, progress.advance)
+        _print_summary(summary)
+        if summary.bugs:
+            return EXIT_BUG
+        return EXIT_FEED_FAILED if summary.feeds_failed else EXIT_OK
+
+    return await _with_store(config, work)
+
+
+class _Progress:
+    """A rich progress bar on a terminal; nothing otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._bar: Any = None
+        if enabled:
+            from rich.progress import Progress
+
+            self._bar = Progress(transient=True)
+            self._task = self._bar.add_task("fetching", total=total)
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def advance(self, outcome: FeedOutcome) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, description=outcome.name[:30])
+
+
+def _print_summary(s: PassSummary) -> None:
+    for name, error in s.failures:
+        print(f"failed: {name}: {error}", file=sys.stderr)
+    print(
+        f"feeds: {s.feeds_ok} ok, {s.feeds_failed} failed, {s.feeds_not_modified} not modified"
+        f"{f', {s.feeds_deferred} deferred' if s.feeds_deferred else ''}; "
+        f"articles: {s.new} new, {s.updated} updated, {s.duplicate} duplicate; "
+        f"{s.seconds:.1f}s",
+        file=sys.stderr,
+    )
+
+
+# -- atom --------------------------------------------------------------------------------
+
+
+async def cmd_atom(config: Config, args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        if args.output in (None, ""):
+            await publish_atom(store, config.output)
+            print(config.output.atom_path, file=sys.stderr)
+            return EXIT_OK
+        articles = await store.newest(config.output.atom_limit)
+        text = render_atom(
+            articles,
+            title=config.output.atom_title,
+            feed_id=config.output.atom_id or await store.atom_id(),
+        )
+        if args.output == "-":
+            sys.stdout.write(text)
+        else:
+            write_file(Path(args.output).resolve(), text)
+        return EXIT_OK
+
+    return await _with_store(config, work)
+
+
+# -- feeds -------------------------------------------------------------------------------
+
+
+async def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        await store.sync_feeds(config.feeds)
+        rows = [("NAME", "URL", "LAST FETCH", "STATUS", "ARTICLES", "ERRORS")]
+        for s in await store.feed_states():
+            rows.append(
+                (
+                    s.name,
+                    s.url,
+                    s.last_fetch_at.strftime("%Y-%m-%d %H:%M:%S") if s.last_fetch_at else "never",
+                    s.last_status or "-",
+                    str(s.article_count),
+                    str(s.error_count),
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        return EXIT_OK
+
+    return await _with_store(config, work)

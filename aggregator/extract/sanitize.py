@@ -1,0 +1,67 @@
+"""One allowlist sanitizer (nh3, the ammonia crate), configured once.
+
+Removes scripts, styles, frames, forms, event handlers and javascript:/vbscript:/data: URLs;
+keeps harmless structure (div ids and classes, headings, lists, tables, figures, images).
+Relative URLs become absolute against the entry's base.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+_TAGS = set(nh3.ALLOWED_TAGS) | {"figure", "figcaption", "picture", "source", "video", "audio"}
+_TAGS -= {"map", "area"}
+
+_ATTRIBUTES: dict[str, set[str]] = deepcopy(nh3.ALLOWED_ATTRIBUTES)
+for _tag in _TAGS:
+    _ATTRIBUTES.setdefault(_tag, set()).update({"id", "class", "title", "lang", "dir"})
+_ATTRIBUTES["img"].update({"src", "alt", "width", "height", "srcset", "sizes", "loading"})
+_ATTRIBUTES["a"].update({"href", "title"})
+_ATTRIBUTES["source"] = {"src", "srcset", "type", "media", "sizes"}
+_ATTRIBUTES["video"] = {"src", "poster", "controls", "width", "height"}
+_ATTRIBUTES["audio"] = {"src", "controls"}
+
+_URL_SCHEMES = {"http", "https", "mailto", "ftp", "tel"}
+
+
+def sanitize_html(html: str, base_url: str) -> str:
+    """Untrusted HTML -> safe HTML with absolute URLs. Pure; idempotent."""
+    if not html:
+        return ""
+    return str(
+        nh3.clean(
+            html,
+            tags=_TAGS,
+            attributes=_ATTRIBUTES,
+            url_schemes=_URL_SCHEMES,
+            link_rel=None,
+            strip_comments=True,
+            url_relative=_absolute_against(base_url),
+        )
+    )
+
+
+def _absolute_against(base_url: str) -> Literal["deny"] | tuple[Literal["rewrite_with_base"], str]:
+    scheme = urlsplit(base_url).scheme.lower()
+    if scheme not in ("http", "https"):
+        return "deny"  # a local file's path must never leak into published HTML
+    return ("rewrite_with_base", base_url)
+
+
+def absolute_url(url: str, base_url: str) -> str | None:
+    """An absolute http(s) URL, or None for anything else (javascript:, data:, junk)."""
+    url = url.strip()
+    if not url:
+        return None
+    try:
+        joined = urljoin(base_url, url)
+        parts = urlsplit(joined)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return joined

@@ -1,0 +1,214 @@
+"""The fetcher: one httpx.AsyncClient per pass, global and per-host limits, conditional GET,
+a size cap enforced while streaming, a whole-request timeout, bounded retries with backoff
+and Retry-After. Local paths and file: URLs are read with the same cap (the offline example).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import httpx
+
+from ..config import FeedConfig, FetchConfig
+from ..errors import DeferredError, FetchError
+from ..models import FetchResult
+from .policy import (
+    RETRY_STATUSES,
+    THROTTLE_STATUSES,
+    backoff_delay,
+    describe_status,
+    is_permanent_move,
+    parse_retry_after,
+)
+
+log = logging.getLogger(__name__)
+
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml, "
+    "application/feed+json, application/json;q=0.9, application/xml;q=0.9, "
+    "text/xml;q=0.9, */*;q=0.8"
+)
+_CHUNK = 64 * 1024
+
+
+class Fetcher:
+    """Use as ``async with Fetcher(config) as fetcher``: one client, shared limits."""
+
+    def __init__(self, config: FetchConfig) -> None:
+        self.config = config
+        self._global = asyncio.Semaphore(config.concurrency)
+        self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(config.per_host)
+        )
+        self._client = httpx.AsyncClient(
+            follow_redirects=True,
+            max_redirects=config.max_redirects,
+            timeout=httpx.Timeout(config.timeout),
+            limits=httpx.Limits(
+                max_connections=config.concurrency, max_keepalive_connections=config.concurrency
+            ),
+            headers={"User-Agent": config.user_agent, "Accept": ACCEPT},
+            proxy=config.proxy,
+            trust_env=False,  # only the configured proxy; never one from the environment
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._client.aclose()
+
+    async def fetch_feed(
+        self, url: str, feed: FeedConfig, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """Fetch one feed. Raises FetchError (or DeferredError) naming the URL."""
+        if urlsplit(url).scheme.lower() == "file":
+            return await asyncio.to_thread(read_local_feed, url, etag, self.config.max_bytes)
+        headers = dict(feed.headers)
+        if feed.user_agent:
+            headers["User-Agent"] = feed.user_agent
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        timeout = feed.timeout or self.config.timeout
+        host = urlsplit(url).hostname or ""
+        async with self._hosts[host], self._global:
+            return await self._with_retries(url, headers, timeout)
+
+    async def _with_retries(self, url: str, headers: dict[str, str], timeout: float) -> FetchResult:
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(url, headers, timeout)
+            except FetchError as e:
+                wait = self._retry_wait(e, attempt)
+                if wait is None:
+                    raise
+            attempt += 1
+            log.debug("retrying %s in %.1fs (attempt %d)", url, wait, attempt)
+            await asyncio.sleep(wait)
+
+    def _retry_wait(self, error: FetchError, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or None to give up (and re-raise)."""
+        transient = error.status is None or error.status in RETRY_STATUSES
+        if not transient or isinstance(error, DeferredError):
+            return None
+        if error.retry_after is not None and error.retry_after > self.config.max_retry_wait:
+            raise DeferredError(
+                error.url,
+                f"{error.message}; server asks to wait {error.retry_after:.0f}s",
+                status=error.status,
+                retry_after=error.retry_after,
+            ) from error
+        if attempt >= self.config.retries:
+            return None
+        if error.retry_after is not None:
+            return error.retry_after
+        return backoff_delay(attempt, self.config.max_retry_wait)
+
+    async def _attempt(self, url: str, headers: dict[str, str], timeout: float) -> FetchResult:
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._request(url, headers)
+        except TimeoutError:
+            raise FetchError(url, f"timed out after {timeout:g}s") from None
+        except httpx.TooManyRedirects:
+            raise FetchError(
+                url, f"more than {self.config.max_redirects} redirects", status=0
+            ) from None
+        except httpx.InvalidURL as e:
+            raise FetchError(url, f"invalid URL: {e}", status=0) from None
+        except httpx.TransportError as e:
+            raise FetchError(url, f"{type(e).__name__}: {e or 'connection failed'}") from None
+
+    async def _request(self, url: str, headers: dict[str, str]) -> FetchResult:
+        async with self._client.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            final_url = str(response.url)
+            moved = is_permanent_move([r.status_code for r in response.history])
+            if status == 304:
+                return self._result(response, final_url, None, moved)
+            if status >= 400 or status < 200 or status == 204:
+                retry_after = (
+                    parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+                    if status in THROTTLE_STATUSES
+                    else None
+                )
+                raise FetchError(
+                    url, describe_status(status), status=status, retry_after=retry_after
+                )
+            body = await self._read_capped(response, url)
+            return self._result(response, final_url, body, moved)
+
+    async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        cap = self.config.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError(url, f"body of {declared} bytes exceeds max_bytes ({cap})", status=0)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes(_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(
+                    url, f"body exceeds max_bytes ({cap}) after decompression", status=0
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _result(
+        response: httpx.Response, final_url: str, body: bytes | None, moved: bool
+    ) -> FetchResult:
+        h = response.headers
+        return FetchResult(
+            url=final_url,
+            status=response.status_code,
+            body=body,
+            content_type=h.get("Content-Type", ""),
+            etag=h.get("ETag"),
+            last_modified=h.get("Last-Modified"),
+            cache_control=h.get("Cache-Control"),
+            expires=h.get("Expires"),
+            permanent_url=final_url if moved else None,
+        )
+
+
+def read_local_feed(url: str, etag: str | None, max_bytes: int) -> FetchResult:
+    """A file: URL, with the file's size and mtime as its ETag (unchanged file = 304)."""
+    path = Path(url2pathname(unquote(urlsplit(url).path)))
+    try:
+        stat = path.stat()
+        validator = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        if etag == validator:
+            return FetchResult(url=url, status=304, body=None, etag=validator)
+        if stat.st_size > max_bytes:
+            raise FetchError(
+                url, f"file of {stat.st_size} bytes exceeds max_bytes ({max_bytes})", status=0
+            )
+        with path.open("rb") as f:
+            body = f.read(max_bytes + 1)
+    except OSError as e:
+        raise FetchError(url, f"cannot read local feed: {e.strerror}", status=0) from None
+    if len(body) > max_bytes:
+        raise FetchError(url, f"file exceeds max_bytes ({max_bytes})", status=0)
+    content_type = "application/feed+json" if path.suffix.lower() == ".json" else ""
+    return FetchResult(url=url, status=200, body=body, content_type=content_type, etag=validator)
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]

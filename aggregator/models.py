@@ -1,0 +1,198 @@
+"""Typed records, named by the stage that produces them.
+
+fetch -> FetchResult; parse -> ParsedFeed / ParsedEntry; normalize -> Article;
+dedupe -> Decision; store <- FeedUpdate; store -> FeedState, StoredArticle.
+Nothing passes raw feedparser dicts or httpx responses past its own step.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What the fetch step got for one feed URL."""
+
+    url: str  # the URL finally answered (after redirects)
+    status: int  # HTTP status, or 200 / 304 for local files
+    body: bytes | None  # None when not modified
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    cache_control: str | None = None
+    expires: str | None = None
+    permanent_url: str | None = None  # set when every redirect hop was permanent (301/308)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.body is None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHints:
+    """What the publisher says about how often to look (used by the scheduler)."""
+
+    ttl_minutes: int | None = None  # RSS <ttl>
+    update_period: str | None = None  # sy:updatePeriod (hourly, daily, ...)
+    update_frequency: int | None = None  # sy:updateFrequency
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEntry:
+    """One entry as the document said it, decoded but not yet normalized."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    author: str | None
+    content_html: str  # the richest body the entry had (content, else summary)
+    base_url: str  # base for relative URLs in content_html (xml:base or the link)
+    published: datetime | None  # UTC, as the document claimed (not yet sanity-checked)
+    updated: datetime | None
+    image_urls: tuple[str, ...] = ()  # media:thumbnail / media:content / image enclosures, in order
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    link: str | None
+    entries: tuple[ParsedEntry, ...]
+    hints: FeedHints = field(default_factory=FeedHints)
+    warning: str | None = None  # a recoverable problem (bozo feed that still had entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One normalized article, ready to be deduplicated and stored."""
+
+    id: str  # UUID5 of (feed name, entry key): stable forever
+    feed_name: str
+    entry_key: str  # identity within the feed: guid:, link: or hash:
+    canonical_url: str | None  # for cross-feed dedupe
+    link: str | None
+    title: str
+    author: str | None
+    content: str  # sanitized HTML, absolute URLs
+    image: str | None
+    published: datetime | None  # None when missing or absurd: first-seen is used instead
+    updated: datetime | None
+    fingerprint: str  # normalized title + text, for cross-feed dedupe
+    content_hash: str  # what a change means: differs => update
+    post_name: str  # post file name, used when the article is first stored
+
+
+class Outcome(enum.Enum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    ALIAS = "alias"  # a new entry key for an article this feed already has
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with one incoming article. ``target`` is the stored article it maps to."""
+
+    outcome: Outcome
+    article: Article
+    target: str  # id of the stored article (== article.id when NEW)
+    new_key: bool = False  # the store must remember article.entry_key -> target
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A stored article that an incoming one may be the same as."""
+
+    article_id: str
+    feed_name: str
+    content_hash: str
+    canonical_url: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class KnownEntries:
+    """What the store already knows about a batch of incoming articles (one feed)."""
+
+    by_entry_key: dict[str, Match]  # this feed's entry keys -> the article they map to
+    by_canonical_url: dict[str, list[Match]]
+    by_fingerprint: dict[str, list[Match]]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A feed's row in the store."""
+
+    id: int
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    error_count: int = 0
+    last_fetch_at: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    next_check_at: datetime | None = None
+    article_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """Everything one feed's pass writes, committed in one transaction."""
+
+    feed_id: int
+    now: datetime
+    status: str  # ok, not_modified, failed, deferred
+    http_status: int | None = None
+    error: str | None = None
+    url: str | None = None  # new URL after a permanent redirect
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    next_check_at: datetime | None = None
+
+    @property
+    def keep_validators(self) -> bool:
+        """Only a fresh, parsed document replaces the stored ETag / Last-Modified / body hash."""
+        return self.status != "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as the renderers read it back from the store."""
+
+    id: str
+    feed_name: str
+    feed_url: str
+    link: str | None
+    title: str
+    author: str | None
+    content: str
+    image: str | None
+    published: datetime  # the claimed date, else first-seen
+    updated: datetime
+    post_path: str  # file name inside posts_dir
+    categories: tuple[str, ...]  # from the feed's config
+    post_author: str  # the feed's ``author`` key, else its name
+    content_hash: str = ""
+
+
+@dataclass(slots=True)
+class PassSummary:
+    """Counts for the closing summary and ``fetch --json``."""
+
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    feeds_not_modified: int = 0
+    feeds_deferred: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+    bugs: int = 0  # feeds that hit an internal error (exit 3)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (feed name, error)

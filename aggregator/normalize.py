@@ -1,0 +1,153 @@
+"""Pure: ParsedEntry + FeedConfig + now -> Article (identity, canonical URL, dates, clean text)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .config import FeedConfig
+from .extract import first_image, sanitize_html, visible_text
+from .extract.sanitize import absolute_url
+from .models import Article, ParsedEntry, ParsedFeed
+from .render.filename import post_filename
+from .text import clean_line, clean_text
+
+# Article ids are UUID5s in this namespace: stable forever, and the Atom entry id.
+ARTICLE_NAMESPACE = uuid.UUID("6f0c3f4e-5d0a-5a43-9a3e-4b1d2f6c8e01")
+_HASH_VERSION = "1"
+
+_TRACKING_PARAMS = re.compile(r"^(utm_.*|fbclid|gclid|mc_.*|spm)$", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_FUTURE_SLACK = timedelta(days=1)
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def normalize_feed(
+    parsed: ParsedFeed, feed: FeedConfig, feed_url: str, now: datetime
+) -> list[Article]:
+    """Every entry of one document, normalized; within the document the first occurrence wins."""
+    articles: list[Article] = []
+    seen: set[str] = set()
+    for entry in parsed.entries:
+        article = normalize_entry(entry, feed, feed_url, now)
+        if article.entry_key not in seen:
+            seen.add(article.entry_key)
+            articles.append(article)
+    return articles
+
+
+def normalize_entry(entry: ParsedEntry, feed: FeedConfig, feed_url: str, now: datetime) -> Article:
+    link = absolute_url(entry.link, feed_url) if entry.link else None
+    title = clean_title(entry.title)
+    content = sanitize_html(entry.content_html, entry.base_url)
+    text = clean_text(visible_text(content))
+    image = _image(entry, content)
+    canonical = canonical_url(link) if link else None
+    key = entry_key(entry.guid, canonical, title, text)
+    author = clean_line(entry.author) if entry.author else None
+    published = sane_date(entry.published, now)
+    updated = sane_date(entry.updated, now)
+    identity = article_id(feed.name, key)
+    return Article(
+        id=identity,
+        feed_name=feed.name,
+        entry_key=key,
+        canonical_url=canonical,
+        link=link,
+        title=title,
+        author=author or None,
+        content=content,
+        image=image,
+        published=published or updated,
+        updated=updated,
+        fingerprint=fingerprint(title, text),
+        content_hash=_digest(
+            title,
+            link or "",
+            author or "",
+            content,
+            image or "",
+            published.isoformat() if published else "",
+        ),
+        post_name=post_filename(title, published or updated or now, identity),
+    )
+
+
+def article_id(feed_name: str, key: str) -> str:
+    return str(uuid.uuid5(ARTICLE_NAMESPACE, f"{feed_name}\n{key}"))
+
+
+def entry_key(guid: str | None, canonical: str | None, title: str, text: str) -> str:
+    """Identity within a feed: the guid, else the canonical link, else a hash of title + text."""
+    if guid and guid.strip():
+        return "guid:" + guid.strip()
+    if canonical:
+        return "link:" + canonical
+    return "hash:" + _digest(title, text)
+
+
+def canonical_url(url: str) -> str | None:
+    """The form two feeds' links to one article share: lowercase scheme and host, no default
+    port, no fragment, no tracking parameters, https and a leading www. treated as the same."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if scheme not in ("http", "https") or not host:
+        return None
+    host = host.removeprefix("www.")
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        ]
+    )
+    return urlunsplit(("https", netloc, parts.path or "/", query, ""))
+
+
+def fingerprint(title: str, text: str) -> str:
+    """Normalized title + text: the same story under another URL (cross-feed duplicates)."""
+    norm_title = _NON_WORD.sub(" ", title.casefold()).strip()
+    norm_text = _NON_WORD.sub(" ", text.casefold()).strip()
+    if not norm_title and not norm_text:
+        return ""
+    return _digest(norm_title, norm_text)
+
+
+def sane_date(value: datetime | None, now: datetime) -> datetime | None:
+    """Missing or absurd dates (before 1990, or in the future) become None: first-seen is used."""
+    if value is None or value < _EARLIEST or value > now + _FUTURE_SLACK:
+        return None
+    return value
+
+
+def clean_title(raw: str) -> str:
+    """Tags stripped and entities decoded (titles may be HTML), then one clean line."""
+    if "<" in raw or "&" in raw:
+        raw = visible_text(raw) if "<" in raw else html.unescape(raw)
+    return clean_line(raw)
+
+
+def _image(entry: ParsedEntry, content: str) -> str | None:
+    for url in entry.image_urls:
+        if absolute := absolute_url(url, entry.base_url):
+            return absolute
+    return first_image(content, entry.base_url)
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256(_HASH_VERSION.encode())
+    for part in parts:
+        h.update(b"\x00")
+        h.update(part.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]

@@ -1,0 +1,112 @@
+"""I/O: atomic file writes for posts, Atom and JSON Feed.
+
+Each batch writes temp files in the target folder, fsyncs them, renames them over their
+targets and fsyncs the folder once: a crash leaves either the old file or the new one, never a
+half-written file, and at most a hidden temp file that the next batch removes. A file whose
+bytes are already on disk is not touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from .errors import OutputError
+
+TEMP_PREFIX = ".aggregator-tmp-"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def write_files(folder: Path, files: Mapping[str, str]) -> list[str]:
+    """Write ``{name: text}`` into ``folder`` atomically; returns the names actually changed."""
+    for name in files:
+        if not _SAFE_NAME.match(name) or name in (".", ".."):
+            raise OutputError(str(folder / name), "unsafe file name")
+    with _output_errors(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        changed = {
+            n: t.encode("utf-8")
+            for n, t in files.items()
+            if _current_bytes(folder / n) != t.encode("utf-8")
+        }
+        if not changed:
+            return []
+        temps: dict[str, Path] = {}
+        try:
+            for name, data in changed.items():
+                temps[name] = _write_temp(folder, name, data)
+            for name, temp in temps.items():
+                os.replace(temp, folder / name)
+        except BaseException:
+            for temp in temps.values():
+                with contextlib.suppress(OSError):
+                    temp.unlink()
+            raise
+        _fsync_dir(folder)
+    return sorted(changed)
+
+
+def write_file(path: Path, text: str) -> bool:
+    """Write one file atomically; False when it already held these bytes."""
+    return bool(write_files(path.parent, {path.name: text}))
+
+
+def remove_temp_files(folder: Path) -> None:
+    """Temp files left by a killed run (never a finished file)."""
+    with _output_errors(folder), contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(folder):
+            if entry.name.startswith(TEMP_PREFIX):
+                os.unlink(entry.path)
+
+
+def existing_names(folder: Path) -> set[str]:
+    try:
+        return set(os.listdir(folder))
+    except FileNotFoundError:
+        return set()
+
+
+def _current_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+def _write_temp(folder: Path, name: str, data: bytes) -> Path:
+    temp = folder / f"{TEMP_PREFIX}{os.getpid()}-{name}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return temp
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _output_errors(folder: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as e:
+        reason = {
+            errno.ENOSPC: "disk full",
+            errno.EROFS: "read-only file system",
+            errno.EACCES: "permission denied",
+            errno.EDQUOT: "disk quota exceeded",
+        }.get(e.errno or 0, e.strerror or str(e))
+        raise OutputError(str(e.filename or folder), f"cannot write: {reason}") from e

@@ -1,0 +1,55 @@
+"""Posts and Atom are renderings of the database. ``publish`` renders what changed:
+pending posts (new, updated, or whose file went missing), then the Atom document, each written
+atomically and only when its bytes differ. Used by ``fetch``, the daemon and ``render``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .config import OutputConfig
+from .output import existing_names, remove_temp_files, write_file, write_files
+from .render import render_atom, render_post
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # posts per fsync batch
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    posts: list[str]
+    atom_changed: bool
+
+
+async def publish(store: Store, output: OutputConfig) -> Published:
+    remove_temp_files(output.posts_dir)
+    await _requeue_missing_posts(store, output)
+    written: list[str] = []
+    while batch := await store.pending_posts(BATCH):
+        texts = {
+            a.post_path: render_post(a, output.placeholder_image, output.leading_blank_line)
+            for a in batch
+        }
+        written += write_files(output.posts_dir, texts)
+        await store.mark_rendered([(a.id, a.content_hash) for a in batch])
+    atom_changed = await publish_atom(store, output)
+    if written or atom_changed:
+        log.info("published posts=%d atom_changed=%s", len(written), atom_changed)
+    return Published(written, atom_changed)
+
+
+async def publish_atom(store: Store, output: OutputConfig) -> bool:
+    articles = await store.newest(output.atom_limit)
+    feed_id = output.atom_id or await store.atom_id()
+    text = render_atom(articles, title=output.atom_title, feed_id=feed_id)
+    return write_file(output.atom_path, text)
+
+
+async def _requeue_missing_posts(store: Store, output: OutputConfig) -> None:
+    on_disk = existing_names(output.posts_dir)
+    missing = [article_id for article_id, name in await store.post_paths() if name not in on_disk]
+    if missing:
+        log.info("re-creating %d missing post files", len(missing))
+        await store.mark_unrendered(missing)

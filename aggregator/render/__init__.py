@@ -1,0 +1,7 @@
+"""Pure renderings of stored articles: post files (front matter), Atom, file names."""
+
+from .atom import render_atom
+from .filename import post_filename
+from .post import render_post
+
+__all__ = ["post_filename", "render_atom", "render_post"]

@@ -1,0 +1,75 @@
+-- The latest schema; a fresh database starts here (PRAGMA user_version = SCHEMA_VERSION).
+-- Older databases are upgraded by the numbered steps in migrations.py.
+-- Times are UTC ISO 8601 text ('2021-05-26T01:32:46+00:00'): sortable as text.
+
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,          -- the feed's identity (renaming is a new feed)
+    config_url TEXT NOT NULL,           -- as configured
+    url TEXT NOT NULL,                  -- what we fetch: config_url, or where it moved (301/308)
+    categories TEXT NOT NULL DEFAULT '[]',
+    author TEXT NOT NULL,               -- post author: the feed's author key, else its name
+    in_config INTEGER NOT NULL DEFAULT 1,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,                     -- identical bytes are treated as not modified
+    last_fetch_at TEXT,
+    last_status TEXT,                   -- ok, not_modified, failed, deferred
+    last_http_status INTEGER,
+    last_error TEXT,
+    error_count INTEGER NOT NULL DEFAULT 0,
+    next_check_at TEXT,
+    lease_until TEXT
+);
+
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY,                -- UUID5 of (feed name, entry key)
+    feed_id INTEGER NOT NULL REFERENCES feeds (id),
+    canonical_url TEXT,
+    fingerprint TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    rendered_hash TEXT,                 -- content_hash when the post was last written
+    link TEXT,
+    title TEXT NOT NULL,
+    author TEXT,
+    content TEXT NOT NULL,
+    image TEXT,
+    published TEXT,                     -- as claimed; NULL when missing or absurd
+    updated TEXT,
+    first_seen TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    post_path TEXT NOT NULL UNIQUE
+);
+CREATE INDEX articles_canonical_url ON articles (canonical_url) WHERE canonical_url IS NOT NULL;
+CREATE INDEX articles_fingerprint ON articles (fingerprint) WHERE fingerprint != '';
+CREATE INDEX articles_sort ON articles (coalesce(published, first_seen));
+CREATE INDEX articles_feed ON articles (feed_id);
+
+-- Every entry key a feed has shown, and the article it maps to (its own, or a duplicate's
+-- original). Keys outlive their articles' retention so that old entries never return as new.
+CREATE TABLE entries (
+    feed_id INTEGER NOT NULL REFERENCES feeds (id),
+    entry_key TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (feed_id, entry_key)
+) WITHOUT ROWID;
+
+CREATE TABLE fetch_log (
+    id INTEGER PRIMARY KEY,
+    feed_id INTEGER NOT NULL REFERENCES feeds (id),
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    http_status INTEGER,
+    error TEXT,
+    new INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    duplicate INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX fetch_log_feed ON fetch_log (feed_id, at);

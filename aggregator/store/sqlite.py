@@ -1,0 +1,458 @@
+"""SQLite store through aiosqlite: WAL, versioned migrations, one transaction per feed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..config import FeedConfig
+from ..dedupe import decide
+from ..errors import StoreError
+from ..models import (
+    Article,
+    Decision,
+    FeedState,
+    FeedUpdate,
+    KnownEntries,
+    Match,
+    Outcome,
+    StoredArticle,
+)
+from .migrations import MIGRATIONS, SCHEMA_VERSION
+
+_CHUNK = 400  # host parameters per IN (...) query
+_BUSY_TIMEOUT_MS = 10_000
+
+_ARTICLE_COLUMNS = """
+    a.id, f.name, f.url, a.link, a.title, a.author, a.content, a.image,
+    coalesce(a.published, a.first_seen), coalesce(a.updated, a.changed_at), a.post_path,
+    f.categories, f.author
+"""
+
+
+def to_text(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
+
+
+def from_text(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class SqliteStore:
+    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
+        self._db = db
+        self._path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str) -> SqliteStore:
+        if path.startswith("sqlite:///"):
+            path = path.removeprefix("sqlite://")
+        elif "://" in path:
+            raise StoreError(path, "unsupported database URL (expected a file path)")
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(path, "cannot open the database") from e
+        store = cls(db, path)
+        try:
+            await store._prepare()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        with suppress(sqlite3.Error):
+            await self._db.execute("PRAGMA optimize")
+        await self._db.close()
+
+    # -- schema -------------------------------------------------------------------------
+
+    async def _prepare(self) -> None:
+        async with self._errors("prepare"):
+            await self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            await self._db.execute("PRAGMA journal_mode = WAL")
+            await self._db.execute("PRAGMA synchronous = NORMAL")
+            await self._db.execute("PRAGMA foreign_keys = ON")
+            version = await self._scalar("PRAGMA user_version")
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    self._path,
+                    f"database schema {version} is newer than this "
+                    f"aggregator understands ({SCHEMA_VERSION}); upgrade aggregator",
+                )
+            if version == SCHEMA_VERSION:
+                return
+            fresh = version == 0 and not await self._scalar(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'feeds'"
+            )
+            if fresh:
+                schema = resources.files(__package__).joinpath("schema.sql").read_text()
+                # One script, one transaction: a killed first run leaves an empty database.
+                await self._db.executescript(
+                    f"BEGIN IMMEDIATE;\n{schema}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+                )
+                return
+            async with self._transaction():
+                for step in range(version, SCHEMA_VERSION):
+                    await MIGRATIONS[step](self._db)
+                await self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- feeds --------------------------------------------------------------------------
+
+    async def sync_feeds(self, feeds: Sequence[FeedConfig]) -> dict[str, FeedState]:
+        async with self._write_lock, self._errors("sync feeds"), self._transaction():
+            await self._db.execute("UPDATE feeds SET in_config = 0")
+            for f in feeds:
+                await self._db.execute(
+                    """
+                    INSERT INTO feeds (name, config_url, url, categories, author, enabled)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET
+                        url = CASE WHEN config_url = excluded.config_url THEN url
+                                   ELSE excluded.url END,
+                        etag = CASE WHEN config_url = excluded.config_url THEN etag END,
+                        last_modified = CASE WHEN config_url = excluded.config_url
+                                             THEN last_modified END,
+                        body_hash = CASE WHEN config_url = excluded.config_url
+                                         THEN body_hash END,
+                        config_url = excluded.config_url,
+                        categories = excluded.categories,
+                        author = excluded.author,
+                        enabled = excluded.enabled,
+                        in_config = 1
+                    """,
+                    (
+                        f.name,
+                        f.url,
+                        f.url,
+                        json.dumps(list(f.categories), ensure_ascii=False),
+                        f.post_author,
+                        int(f.enabled),
+                    ),
+                )
+        states = await self.feed_states()
+        names = {f.name for f in feeds}
+        return {s.name: s for s in states if s.name in names}
+
+    async def feed_states(self) -> list[FeedState]:
+        async with self._errors("read feeds"):
+            rows = await self._db.execute_fetchall(
+                """
+                SELECT f.id, f.name, f.url, f.etag, f.last_modified, f.body_hash,
+                       f.error_count, f.last_fetch_at, f.last_status, f.last_error,
+                       f.next_check_at,
+                       (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)
+                FROM feeds f ORDER BY f.name
+                """
+            )
+        return [
+            FeedState(
+                id=r[0],
+                name=r[1],
+                url=r[2],
+                etag=r[3],
+                last_modified=r[4],
+                body_hash=r[5],
+                error_count=r[6],
+                last_fetch_at=from_text(r[7]),
+                last_status=r[8],
+                last_error=r[9],
+                next_check_at=from_text(r[10]),
+                article_count=r[11],
+            )
+            for r in rows
+        ]
+
+    # -- one feed's results -------------------------------------------------------------
+
+    async def save(self, update: FeedUpdate, articles: Sequence[Article]) -> list[Decision]:
+        async with self._write_lock, self._errors("save feed results"), self._transaction():
+            decisions = decide(articles, await self._known(update.feed_id, articles))
+            counts = {o: 0 for o in Outcome}
+            for d in decisions:
+                counts[d.outcome] += 1
+                await self._write_decision(update, d)
+            await self._update_feed(update)
+            await self._db.execute(
+                "INSERT INTO fetch_log (feed_id, at, status, http_status, error, new, updated,"
+                " duplicate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    update.feed_id,
+                    to_text(update.now),
+                    update.status,
+                    update.http_status,
+                    update.error,
+                    counts[Outcome.NEW],
+                    counts[Outcome.UPDATED],
+                    counts[Outcome.DUPLICATE],
+                ),
+            )
+        return decisions
+
+    async def _known(self, feed_id: int, articles: Sequence[Article]) -> KnownEntries:
+        by_key: dict[str, Match] = {}
+        for chunk in _chunks([a.entry_key for a in articles]):
+            rows = await self._db.execute_fetchall(
+                f"""
+                SELECT e.entry_key, e.article_id, coalesce(f.name, ''),
+                       coalesce(a.content_hash, ''), a.canonical_url, coalesce(a.fingerprint, '')
+                FROM entries e
+                LEFT JOIN articles a ON a.id = e.article_id
+                LEFT JOIN feeds f ON f.id = a.feed_id
+                WHERE e.feed_id = ? AND e.entry_key IN ({_marks(chunk)})
+                """,
+                (feed_id, *chunk),
+            )
+            for r in rows:
+                by_key[r[0]] = Match(r[1], r[2], r[3], r[4], r[5])
+        unknown = [a for a in articles if a.entry_key not in by_key]
+        urls = {a.canonical_url for a in unknown if a.canonical_url}
+        fingerprints = {a.fingerprint for a in unknown if a.fingerprint}
+        return KnownEntries(
+            by_entry_key=by_key,
+            by_canonical_url=await self._matches("canonical_url", urls),
+            by_fingerprint=await self._matches("fingerprint", fingerprints),
+        )
+
+    async def _matches(self, column: str, values: Iterable[str]) -> dict[str, list[Match]]:
+        found: dict[str, list[Match]] = {}
+        for chunk in _chunks(sorted(values)):
+            rows = await self._db.execute_fetchall(
+                f"""
+                SELECT a.{column}, a.id, f.name, a.content_hash, a.canonical_url, a.fingerprint
+                FROM articles a JOIN feeds f ON f.id = a.feed_id
+                WHERE a.{column} IN ({_marks(chunk)})
+                ORDER BY a.first_seen, a.rowid
+                """,
+                chunk,
+            )
+            for r in rows:
+                found.setdefault(r[0], []).append(Match(r[1], r[2], r[3], r[4], r[5]))
+        return found
+
+    async def _write_decision(self, update: FeedUpdate, d: Decision) -> None:
+        a, now = d.article, to_text(update.now)
+        if d.outcome is Outcome.NEW:
+            await self._insert_article(update, a)
+        elif d.outcome is Outcome.UPDATED:
+            await self._db.execute(
+                """
+                UPDATE articles SET canonical_url = ?, fingerprint = ?, content_hash = ?,
+                    link = ?, title = ?, author = ?, content = ?, image = ?, published = ?,
+                    updated = ?, changed_at = ?
+                WHERE id = ?
+                """,
+                (
+                    a.canonical_url,
+                    a.fingerprint,
+                    a.content_hash,
+                    a.link,
+                    a.title,
+                    a.author,
+                    a.content,
+                    a.image,
+                    to_text(a.published),
+                    to_text(a.updated),
+                    now,
+                    d.target,
+                ),
+            )
+        if d.new_key:
+            await self._db.execute(
+                "INSERT OR IGNORE INTO entries (feed_id, entry_key, article_id, first_seen)"
+                " VALUES (?, ?, ?, ?)",
+                (update.feed_id, a.entry_key, d.target, now),
+            )
+
+    async def _insert_article(self, update: FeedUpdate, a: Article) -> None:
+        values = [
+            a.id,
+            update.feed_id,
+            a.canonical_url,
+            a.fingerprint,
+            a.content_hash,
+            a.link,
+            a.title,
+            a.author,
+            a.content,
+            a.image,
+            to_text(a.published),
+            to_text(a.updated),
+            to_text(update.now),
+            to_text(update.now),
+            a.post_name,
+        ]
+        sql = """
+            INSERT INTO articles (id, feed_id, canonical_url, fingerprint, content_hash, link,
+                title, author, content, image, published, updated, first_seen, changed_at,
+                post_path)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+        try:
+            await self._db.execute(sql, values)
+        except sqlite3.IntegrityError:
+            # Two articles whose date, slug and 8-hex id prefix all collide: use the whole id.
+            values[-1] = a.post_name.removesuffix(".md") + "-" + a.id.replace("-", "") + ".md"
+            await self._db.execute(sql, values)
+
+    async def _update_feed(self, u: FeedUpdate) -> None:
+        failed = u.status == "failed"
+        await self._db.execute(
+            """
+            UPDATE feeds SET
+                url = coalesce(?, url),
+                etag = CASE WHEN ? THEN etag ELSE ? END,
+                last_modified = CASE WHEN ? THEN last_modified ELSE ? END,
+                body_hash = CASE WHEN ? THEN body_hash ELSE ? END,
+                last_fetch_at = ?, last_status = ?, last_http_status = ?, last_error = ?,
+                error_count = CASE WHEN ? THEN error_count + 1 ELSE 0 END,
+                next_check_at = ?
+            WHERE id = ?
+            """,
+            (
+                u.url,
+                u.keep_validators,
+                u.etag,
+                u.keep_validators,
+                u.last_modified,
+                u.keep_validators,
+                u.body_hash,
+                to_text(u.now),
+                u.status,
+                u.http_status,
+                u.error,
+                failed,
+                to_text(u.next_check_at),
+                u.feed_id,
+            ),
+        )
+
+    # -- rendering ----------------------------------------------------------------------
+
+    async def pending_posts(self, limit: int) -> list[StoredArticle]:
+        async with self._errors("read pending posts"):
+            rows = await self._db.execute_fetchall(
+                f"""
+                SELECT {_ARTICLE_COLUMNS}, a.content_hash FROM articles a
+                JOIN feeds f ON f.id = a.feed_id
+                WHERE a.rendered_hash IS NOT a.content_hash
+                LIMIT ?
+                """,
+                (limit,),
+            )
+        return [_stored(r) for r in rows]
+
+    async def mark_rendered(self, rendered: Sequence[tuple[str, str]]) -> None:
+        async with self._write_lock, self._errors("mark rendered"), self._transaction():
+            await self._db.executemany(
+                "UPDATE articles SET rendered_hash = content_hash"
+                " WHERE id = ? AND content_hash = ?",
+                rendered,
+            )
+
+    async def mark_unrendered(self, article_ids: Sequence[str]) -> None:
+        async with self._write_lock, self._errors("mark unrendered"), self._transaction():
+            await self._db.executemany(
+                "UPDATE articles SET rendered_hash = NULL WHERE id = ?",
+                [(i,) for i in article_ids],
+            )
+
+    async def post_paths(self) -> list[tuple[str, str]]:
+        async with self._errors("read post paths"):
+            rows = await self._db.execute_fetchall("SELECT id, post_path FROM articles")
+        return [(r[0], r[1]) for r in rows]
+
+    async def newest(self, limit: int) -> list[StoredArticle]:
+        async with self._errors("read newest articles"):
+            rows = await self._db.execute_fetchall(
+                f"""
+                SELECT {_ARTICLE_COLUMNS}, a.content_hash FROM articles a
+                JOIN feeds f ON f.id = a.feed_id
+                ORDER BY coalesce(a.published, a.first_seen) DESC, a.id
+                LIMIT ?
+                """,
+                (limit,),
+            )
+        return [_stored(r) for r in rows]
+
+    async def atom_id(self) -> str:
+        async with self._write_lock, self._errors("atom id"), self._transaction():
+            await self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('atom_id', ?)",
+                (f"urn:uuid:{uuid.uuid4()}",),
+            )
+            value = await self._scalar("SELECT value FROM meta WHERE key = 'atom_id'")
+        return str(value)
+
+    async def last_change(self) -> datetime | None:
+        async with self._errors("read last change"):
+            return from_text(await self._scalar("SELECT max(changed_at) FROM articles"))
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    async def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self._db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    @asynccontextmanager
+    async def _errors(self, action: str) -> AsyncIterator[None]:
+        """sqlite3 errors become StoreError naming the database and what failed."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise StoreError(self._path, f"{action} failed: {e}") from e
+
+
+def _stored(r: Sequence[Any]) -> StoredArticle:
+    published = from_text(r[8])
+    updated = from_text(r[9])
+    assert published is not None and updated is not None
+    return StoredArticle(
+        id=r[0],
+        feed_name=r[1],
+        feed_url=r[2],
+        link=r[3],
+        title=r[4],
+        author=r[5],
+        content=r[6],
+        image=r[7],
+        published=published,
+        updated=updated,
+        post_path=r[10],
+        categories=tuple(json.loads(r[11])),
+        post_author=r[12],
+        content_hash=r[13],
+    )
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+def _marks(chunk: Sequence[str]) -> str:
+    return ",".join("?" * len(chunk))

@@ -1,0 +1,27 @@
+"""Pure text cleaning shared by normalize and render."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_LINE_BREAKS = re.compile(r"[\r\n\t\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_SPACES = re.compile(r"\s+")
+_REMOVED_CATEGORIES = {"Cc", "Cf", "Cs"}
+
+
+def clean_line(text: str) -> str:
+    """One line of text: line breaks and tabs become a space; control and format characters
+    (BOM, zero-width, bidi controls) and U+2028/2029 are removed; outer space stripped."""
+    text = _LINE_BREAKS.sub(" ", text)
+    return "".join(c for c in text if _keep_char(c)).strip()
+
+
+def clean_text(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def _keep_char(c: str) -> bool:
+    if c in "\ufffe\uffff":
+        return False
+    return unicodedata.category(c) not in _REMOVED_CATEGORIES
