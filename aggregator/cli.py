@@ -11,13 +11,15 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .config import Config, default_config_path, load_config
+from .daemon import Daemon
 from .errors import AggregatorError, ConfigError, OutputError, StoreError
-from .models import PassSummary
+from .models import FeedState, PassSummary
 from .output import write_file
 from .pipeline import FeedOutcome, run_pass
 from .publish import publish_atom
@@ -32,12 +34,14 @@ log = logging.getLogger("aggregator")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _setup_logging(args.log_level)
+    log_level = getattr(args, "log_level", None)
+    _setup_logging(log_level or ("info" if args.command == "run" else "warning"))
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        config = load_config(Path(args.config) if args.config else default_config_path())
+        config_path = getattr(args, "config", None)
+        config = load_config(Path(config_path) if config_path else default_config_path())
         return int(asyncio.run(args.handler(config, args)))
     except ConfigError as e:
         print(f"aggregator: config error: {e}", file=sys.stderr)
@@ -71,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         description="Follow feeds; publish posts, Atom and JSON Feed.",
     )
-    parser.set_defaults(config=None, log_level="warning")
+    # No parser.set_defaults(config=...): the parent's actions are shared with every subcommand,
+    # so a default set here would make the subcommand overwrite a --config given before it.
+    # Absent options stay absent (SUPPRESS); main() reads them with getattr.
     parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -93,10 +99,20 @@ def _parser() -> argparse.ArgumentParser:
 
     feeds = commands.add_parser("feeds", parents=[common], help="list feeds and their state")
     feeds.set_defaults(handler=cmd_feeds)
+
+    run = commands.add_parser("run", parents=[common], help="run the daemon")
+    run.set_defaults(handler=cmd_run)
+
+    enable = commands.add_parser(
+        "enable", parents=[common], help="re-enable a feed disabled by failures or 410 Gone"
+    )
+    enable.add_argument("name", metavar="NAME")
+    enable.set_defaults(handler=cmd_enable)
     return parser
 
 
 def _setup_logging(level: str) -> None:
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.basicConfig(
         level=level.upper(),
         stream=sys.stderr,
@@ -202,21 +218,70 @@ async def cmd_atom(config: Config, args: argparse.Namespace) -> int:
 async def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
-        rows = [("NAME", "URL", "LAST FETCH", "STATUS", "ARTICLES", "ERRORS")]
-        for s in await store.feed_states():
-            rows.append(
-                (
-                    s.name,
-                    s.url,
-                    s.last_fetch_at.strftime("%Y-%m-%d %H:%M:%S") if s.last_fetch_at else "never",
-                    s.last_status or "-",
-                    str(s.article_count),
-                    str(s.error_count),
-                )
-            )
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        header = (
+            "NAME",
+            "URL",
+            "LAST FETCH",
+            "STATUS",
+            "ARTICLES",
+            "ERRORS",
+            "NEXT CHECK",
+            "INTERVAL",
+            "WHY",
+        )
+        rows = [header] + [_feed_row(s) for s in await store.feed_states()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for r in rows:
             print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        return EXIT_OK
+
+    return await _with_store(config, work)
+
+
+def _feed_row(s: FeedState) -> tuple[str, ...]:
+    if s.disabled_reason or not s.enabled or not s.in_config:
+        why = f"disabled ({s.disabled_reason or ('config' if s.in_config else 'not in config')})"
+        next_check = "-"
+    else:
+        why = s.schedule_reason or "-"
+        next_check = _when(s.next_check_at) if s.next_check_at else "now"
+    return (
+        s.name,
+        s.url,
+        _when(s.last_fetch_at) if s.last_fetch_at else "never",
+        s.last_status or "-",
+        str(s.article_count),
+        str(s.error_count),
+        next_check,
+        _duration(s.check_interval) if s.check_interval else "-",
+        why,
+    )
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+# -- run / enable ------------------------------------------------------------------------
+
+
+async def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    return await Daemon(config).run()
+
+
+async def cmd_enable(config: Config, args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        await store.sync_feeds(config.feeds)
+        if not await store.set_disabled(args.name, None):
+            raise ConfigError(str(config.path), f"no feed named {args.name!r}", key="feeds")
+        print(f"enabled {args.name}", file=sys.stderr)
         return EXIT_OK
 
     return await _with_store(config, work)

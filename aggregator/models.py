@@ -138,6 +138,13 @@ class FeedState:
     last_error: str | None = None
     next_check_at: datetime | None = None
     article_count: int = 0
+    enabled: bool = True
+    in_config: bool = True
+    disabled_reason: str | None = None
+    check_interval: float | None = None
+    schedule_reason: str | None = None
+    entry_gap: float | None = None
+    document_hint: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +161,11 @@ class FeedUpdate:
     last_modified: str | None = None
     body_hash: str | None = None
     next_check_at: datetime | None = None
+    check_interval: float | None = None
+    schedule_reason: str | None = None
+    entry_gap: float | None = None  # None keeps the stored value
+    document_hint: float | None = None  # None keeps the stored value
+    disable: str | None = None  # gone, failures: the feed stops being scheduled
 
     @property
     def keep_validators(self) -> bool:

@@ -25,6 +25,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=1)
 _NON_WORD = re.compile(r"[^\w]+")
+_WWW = re.compile(r"^(?:www\.)+")
 
 
 def normalize_feed(
@@ -100,11 +101,13 @@ def canonical_url(url: str) -> str | None:
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").rstrip(".")
-    if scheme not in ("http", "https") or not host:
+    host = _WWW.sub("", (parts.hostname or "").rstrip("."))
+    if scheme not in ("http", "https") or not host or "[" in host or "]" in host:
         return None
-    host = host.removeprefix("www.")
-    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    # http and https are one scheme here, so either default port is no port at all.
+    netloc = host if port in (None, *_DEFAULT_PORTS.values()) else f"{host}:{port}"
     query = urlencode(
         [
             (k, v)
@@ -112,7 +115,8 @@ def canonical_url(url: str) -> str | None:
             if not _TRACKING_PARAMS.match(k)
         ]
     )
-    return urlunsplit(("https", netloc, parts.path or "/", query, ""))
+    # rstrip: space that stood before a fragment or an empty query would go on a second pass.
+    return urlunsplit(("https", netloc, parts.path or "/", query, "")).rstrip()
 
 
 def fingerprint(title: str, text: str) -> str:
@@ -133,8 +137,12 @@ def sane_date(value: datetime | None, now: datetime) -> datetime | None:
 
 def clean_title(raw: str) -> str:
     """Tags stripped and entities decoded (titles may be HTML), then one clean line."""
-    if "<" in raw or "&" in raw:
-        raw = visible_text(raw) if "<" in raw else html.unescape(raw)
+    if "<" in raw:
+        # visible_text puts a space between text nodes ("A <em>b</em> c" -> "A  b  c"); HTML
+        # shows a run of whitespace as one space, so the title does too.
+        raw = clean_text(visible_text(raw))
+    elif "&" in raw:
+        raw = html.unescape(raw)
     return clean_line(raw)
 
 

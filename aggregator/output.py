@@ -63,6 +63,17 @@ def remove_temp_files(folder: Path) -> None:
                 os.unlink(entry.path)
 
 
+def remove_post_files(folder: Path, names: list[str]) -> None:
+    """Delete posts (retention, prune); already-missing files are fine."""
+    with _output_errors(folder):
+        for name in names:
+            if _SAFE_NAME.match(name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(folder / name)
+        if names:
+            _fsync_dir(folder)
+
+
 def existing_names(folder: Path) -> set[str]:
     try:
         return set(os.listdir(folder))

@@ -14,12 +14,13 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from .config import Config, FeedConfig
 from .errors import AggregatorError, DeferredError, FetchError, ParseError
@@ -29,7 +30,7 @@ from .models import Article, FeedState, FeedUpdate, FetchResult, Outcome, PassSu
 from .normalize import normalize_feed
 from .parse import parse_document
 from .publish import publish
-from .schedule import next_check
+from .schedule import Signals, document_hint, next_check, typical_gap
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,39 @@ class FeedOutcome:
     counts: dict[Outcome, int] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    next_check_at: datetime | None = None
+    schedule_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What the worker process returns for one document."""
+
+    articles: list[Article]
+    document_hint: float | None  # seconds asked by <ttl> / sy:update*
+    entry_gap: float | None  # typical seconds between entries
 
 
 def parse_and_normalize(
     body: bytes, url: str, content_type: str, feed: FeedConfig, now: datetime
-) -> list[Article]:
-    """The CPU-bound part, run in a worker process: bytes -> articles."""
+) -> Digest:
+    """The CPU-bound part, run in a worker process: bytes -> articles and rhythm."""
     parsed = parse_document(body, url, content_type)
-    return normalize_feed(parsed, feed, url, now)
+    articles = normalize_feed(parsed, feed, url, now)
+    dates = [a.published for a in articles if a.published is not None]
+    return Digest(articles, document_hint(parsed.hints), typical_gap(dates))
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """How one fetch ended, before it is written."""
+
+    status: str  # ok, not_modified, failed, deferred
+    http_status: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    result: FetchResult | None = None
+    digest: Digest | None = None
 
 
 class Pipeline:
@@ -80,104 +106,101 @@ class Pipeline:
     async def process_feed(self, feed: FeedConfig, state: FeedState) -> FeedOutcome:
         started = time.monotonic()
         now = self.clock()
-        outcome = await self._process(feed, state, now)
-        outcome.seconds = time.monotonic() - started
-        log.info(
-            "fetched feed=%s status=%s new=%d updated=%d duplicate=%d seconds=%.2f%s",
+        attempt = await self._attempt(feed, state, now)
+        update = self._update(feed, state, now, attempt)
+        articles = attempt.digest.articles if attempt.digest else []
+        decisions = await self.store.save(update, articles)
+        outcome = FeedOutcome(
             feed.name,
-            outcome.status,
-            outcome.counts.get(Outcome.NEW, 0),
-            outcome.counts.get(Outcome.UPDATED, 0),
-            outcome.counts.get(Outcome.DUPLICATE, 0),
-            outcome.seconds,
-            f" error={outcome.error!r}" if outcome.error else "",
+            attempt.status,
+            error=attempt.error,
+            next_check_at=update.next_check_at,
+            schedule_reason=update.schedule_reason,
         )
+        for d in decisions:
+            outcome.counts[d.outcome] = outcome.counts.get(d.outcome, 0) + 1
+        outcome.seconds = time.monotonic() - started
+        _log_outcome(outcome)
         return outcome
 
-    async def _process(self, feed: FeedConfig, state: FeedState, now: datetime) -> FeedOutcome:
+    async def _attempt(self, feed: FeedConfig, state: FeedState, now: datetime) -> _Attempt:
         try:
             result = await self.fetcher.fetch_feed(state.url, feed, state.etag, state.last_modified)
         except DeferredError as e:
-            wait = timedelta(seconds=min(e.retry_after or 0, 86400))
-            return await self._record(
-                feed, state, now, "deferred", str(e), e.status, next_at=now + wait
-            )
+            return _Attempt("deferred", e.status, str(e), retry_after=e.retry_after)
         except FetchError as e:
-            return await self._record(feed, state, now, "failed", str(e), e.status)
-        digest = body_digest(result.body) if result.body is not None else None
-        if result.not_modified or digest == state.body_hash:
-            return await self._record(
-                feed, state, now, "not_modified", None, result.status, url=result.permanent_url
-            )
-        assert result.body is not None
+            return _Attempt("failed", e.status, str(e), retry_after=e.retry_after)
+        if result.body is None or body_digest(result.body) == state.body_hash:
+            return _Attempt("not_modified", result.status, result=result)
         try:
-            articles = await self.parser.run(result, feed, now)
+            digest = await self.parser.run(result, feed, now)
         except ParseError as e:
-            return await self._record(feed, state, now, "failed", str(e), result.status)
-        update = self._update(state, now, "ok", result.status, None, result, digest)
-        decisions = await self.store.save(update, articles)
-        counts = {o: 0 for o in Outcome}
-        for d in decisions:
-            counts[d.outcome] += 1
-        return FeedOutcome(feed.name, "ok", counts)
-
-    async def _record(
-        self,
-        feed: FeedConfig,
-        state: FeedState,
-        now: datetime,
-        status: str,
-        error: str | None,
-        http_status: int | None,
-        *,
-        url: str | None = None,
-        next_at: datetime | None = None,
-    ) -> FeedOutcome:
-        update = FeedUpdate(
-            feed_id=state.id,
-            now=now,
-            status=status,
-            http_status=http_status,
-            error=error,
-            url=url,
-            next_check_at=next_at or self._next_check(feed, state, now, status),
-        )
-        await self.store.save(update, ())
-        return FeedOutcome(feed.name, status, error=error)
+            return _Attempt("failed", result.status, str(e), result=result)
+        return _Attempt("ok", result.status, result=result, digest=digest)
 
     def _update(
-        self,
-        state: FeedState,
-        now: datetime,
-        status: str,
-        http_status: int,
-        error: str | None,
-        result: FetchResult,
-        digest: str | None,
+        self, feed: FeedConfig, state: FeedState, now: datetime, attempt: _Attempt
     ) -> FeedUpdate:
+        result, digest = attempt.result, attempt.digest
+        failures = state.error_count + 1 if attempt.status == "failed" else 0
+        signals = Signals(
+            entry_gap=(digest.entry_gap if digest else None) or state.entry_gap,
+            document_hint=(digest.document_hint if digest else None) or state.document_hint,
+            cache_control=result.cache_control if result else None,
+            expires=result.expires if result else None,
+            retry_after=attempt.retry_after,
+            failures=failures,
+        )
+        plan = next_check(
+            now, self.config.schedule, signals, interval=feed.interval, adaptive=feed.adaptive
+        )
+        fresh = attempt.status == "ok" and result is not None and result.body is not None
         return FeedUpdate(
             feed_id=state.id,
             now=now,
-            status=status,
-            http_status=http_status,
-            error=error,
-            url=result.permanent_url,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=digest,
-            next_check_at=self._next_check(self.config.feed(state.name), state, now, status),
+            status=attempt.status,
+            http_status=attempt.http_status,
+            error=attempt.error,
+            url=result.permanent_url if result else None,
+            etag=result.etag if result else None,
+            last_modified=result.last_modified if result else None,
+            body_hash=body_digest(result.body) if fresh and result and result.body else None,
+            next_check_at=plan.at,
+            check_interval=plan.interval,
+            schedule_reason=plan.reason,
+            entry_gap=digest.entry_gap if digest else None,
+            document_hint=digest.document_hint if digest else None,
+            disable=self._disable(attempt, failures),
         )
 
-    def _next_check(
-        self, feed: FeedConfig | None, state: FeedState, now: datetime, status: str
-    ) -> datetime:
-        interval = feed.interval if feed and feed.interval else None
-        return next_check(
-            now,
-            self.config.schedule,
-            interval=interval,
-            failures=state.error_count + 1 if status == "failed" else 0,
-        )
+    def _disable(self, attempt: _Attempt, failures: int) -> str | None:
+        """410 Gone disables at once; so do max_failures consecutive failures (0 = never)."""
+        if attempt.http_status == 410:
+            return "gone"
+        limit = self.config.schedule.max_failures
+        return "failures" if limit and failures >= limit else None
+
+
+def _log_outcome(o: FeedOutcome) -> None:
+    log.info(
+        "fetched feed=%r status=%s new=%d updated=%d duplicate=%d seconds=%.2f "
+        "next_check=%s reason=%r%s",
+        o.name,
+        o.status,
+        o.counts.get(Outcome.NEW, 0),
+        o.counts.get(Outcome.UPDATED, 0),
+        o.counts.get(Outcome.DUPLICATE, 0),
+        o.seconds,
+        o.next_check_at.isoformat() if o.next_check_at else "-",
+        o.schedule_reason,
+        f" error={o.error!r}" if o.error else "",
+    )
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C and SIGTERM to the main process, which shuts the pool down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class ParserPool:
@@ -191,10 +214,12 @@ class ParserPool:
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_ignore_interrupts
+            )
         return self._executor
 
-    async def run(self, result: FetchResult, feed: FeedConfig, now: datetime) -> list[Article]:
+    async def run(self, result: FetchResult, feed: FeedConfig, now: datetime) -> Digest:
         assert result.body is not None
         loop = asyncio.get_running_loop()
         try:

@@ -24,8 +24,19 @@ class Published:
 
 
 async def publish(store: Store, output: OutputConfig) -> Published:
-    remove_temp_files(output.posts_dir)
-    await _requeue_missing_posts(store, output)
+    """Everything that changed: pending and missing posts, then the Atom document."""
+    posts = await publish_posts(store, output, repair=True)
+    atom_changed = await publish_atom(store, output)
+    if posts or atom_changed:
+        log.info("published posts=%d atom_changed=%s", len(posts), atom_changed)
+    return Published(posts, atom_changed)
+
+
+async def publish_posts(store: Store, output: OutputConfig, repair: bool = False) -> list[str]:
+    """Write pending posts in fsync batches; ``repair`` also re-queues missing files."""
+    if repair:
+        remove_temp_files(output.posts_dir)
+        await _requeue_missing_posts(store, output)
     written: list[str] = []
     while batch := await store.pending_posts(BATCH):
         texts = {
@@ -34,10 +45,7 @@ async def publish(store: Store, output: OutputConfig) -> Published:
         }
         written += write_files(output.posts_dir, texts)
         await store.mark_rendered([(a.id, a.content_hash) for a in batch])
-    atom_changed = await publish_atom(store, output)
-    if written or atom_changed:
-        log.info("published posts=%d atom_changed=%s", len(written), atom_changed)
-    return Published(written, atom_changed)
+    return written
 
 
 async def publish_atom(store: Store, output: OutputConfig) -> bool:

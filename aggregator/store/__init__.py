@@ -46,6 +46,27 @@ class Store(Protocol):
     async def last_change(self) -> datetime | None:
         """When any article last changed (for deciding whether outputs are stale)."""
 
+    # The daemon's schedule: due feeds are claimed with a lease that expires by itself.
+
+    async def claim_due(
+        self, now: datetime, limit: int, lease: float, per_host: int
+    ) -> list[FeedState]: ...
+
+    async def release(self, feed_ids: Sequence[int]) -> None: ...
+
+    async def schedule_feeds(self, when: Sequence[tuple[str, datetime]]) -> None: ...
+
+    async def set_disabled(self, name: str, reason: str | None) -> bool: ...
+
+    async def expired_articles(self, before: datetime) -> list[tuple[str, str]]: ...
+
+    async def delete_articles(self, article_ids: Sequence[str]) -> None: ...
+
+    async def maintain(self, keep_log_days: int = 30, now: datetime | None = None) -> None: ...
+
+    def lock_daemon(self) -> None:
+        """Refuse (StoreError) when another daemon runs on this database."""
+
 
 async def open_store(database: str) -> Store:
     """Open (creating or migrating) the store named by ``[storage] database``."""

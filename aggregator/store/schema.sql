@@ -15,7 +15,8 @@ CREATE TABLE feeds (
     categories TEXT NOT NULL DEFAULT '[]',
     author TEXT NOT NULL,               -- post author: the feed's author key, else its name
     in_config INTEGER NOT NULL DEFAULT 1,
-    enabled INTEGER NOT NULL DEFAULT 1,
+    enabled INTEGER NOT NULL DEFAULT 1, -- from config (enabled = false)
+    disabled_reason TEXT,               -- gone (410), failures, user; NULL = active
     etag TEXT,
     last_modified TEXT,
     body_hash TEXT,                     -- identical bytes are treated as not modified
@@ -24,8 +25,12 @@ CREATE TABLE feeds (
     last_http_status INTEGER,
     last_error TEXT,
     error_count INTEGER NOT NULL DEFAULT 0,
-    next_check_at TEXT,
-    lease_until TEXT
+    next_check_at TEXT,                 -- NULL = due now
+    check_interval REAL,                -- seconds, before jitter
+    schedule_reason TEXT,               -- fixed, adaptive, publisher hint, backoff, retry-after
+    entry_gap REAL,                     -- typical seconds between entries (adaptive schedule)
+    document_hint REAL,                 -- seconds asked by <ttl> / sy:update*
+    lease_until TEXT                    -- a worker holds the feed until then
 );
 
 CREATE TABLE articles (

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import sqlite3
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 
@@ -33,6 +37,12 @@ from .migrations import MIGRATIONS, SCHEMA_VERSION
 _CHUNK = 400  # host parameters per IN (...) query
 _BUSY_TIMEOUT_MS = 10_000
 
+_FEED_COLUMNS = """
+    f.id, f.name, f.url, f.etag, f.last_modified, f.body_hash, f.error_count, f.last_fetch_at,
+    f.last_status, f.last_error, f.next_check_at, f.enabled, f.in_config, f.disabled_reason,
+    f.check_interval, f.schedule_reason, f.entry_gap, f.document_hint
+"""
+
 _ARTICLE_COLUMNS = """
     a.id, f.name, f.url, a.link, a.title, a.author, a.content, a.image,
     coalesce(a.published, a.first_seen), coalesce(a.updated, a.changed_at), a.post_path,
@@ -53,6 +63,7 @@ class SqliteStore:
         self._db = db
         self._path = path
         self._write_lock = asyncio.Lock()
+        self._lock_fd: int | None = None
 
     @classmethod
     async def open(cls, path: str) -> SqliteStore:
@@ -77,6 +88,8 @@ class SqliteStore:
         with suppress(sqlite3.Error):
             await self._db.execute("PRAGMA optimize")
         await self._db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
 
     # -- schema -------------------------------------------------------------------------
 
@@ -150,31 +163,13 @@ class SqliteStore:
     async def feed_states(self) -> list[FeedState]:
         async with self._errors("read feeds"):
             rows = await self._db.execute_fetchall(
-                """
-                SELECT f.id, f.name, f.url, f.etag, f.last_modified, f.body_hash,
-                       f.error_count, f.last_fetch_at, f.last_status, f.last_error,
-                       f.next_check_at,
+                f"""
+                SELECT {_FEED_COLUMNS},
                        (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)
                 FROM feeds f ORDER BY f.name
                 """
             )
-        return [
-            FeedState(
-                id=r[0],
-                name=r[1],
-                url=r[2],
-                etag=r[3],
-                last_modified=r[4],
-                body_hash=r[5],
-                error_count=r[6],
-                last_fetch_at=from_text(r[7]),
-                last_status=r[8],
-                last_error=r[9],
-                next_check_at=from_text(r[10]),
-                article_count=r[11],
-            )
-            for r in rows
-        ]
+        return [_feed_state(r, article_count=r[-1]) for r in rows]
 
     # -- one feed's results -------------------------------------------------------------
 
@@ -309,36 +304,155 @@ class SqliteStore:
             await self._db.execute(sql, values)
 
     async def _update_feed(self, u: FeedUpdate) -> None:
-        failed = u.status == "failed"
         await self._db.execute(
             """
             UPDATE feeds SET
-                url = coalesce(?, url),
-                etag = CASE WHEN ? THEN etag ELSE ? END,
-                last_modified = CASE WHEN ? THEN last_modified ELSE ? END,
-                body_hash = CASE WHEN ? THEN body_hash ELSE ? END,
-                last_fetch_at = ?, last_status = ?, last_http_status = ?, last_error = ?,
-                error_count = CASE WHEN ? THEN error_count + 1 ELSE 0 END,
-                next_check_at = ?
-            WHERE id = ?
+                url = coalesce(:url, url),
+                etag = CASE WHEN :keep THEN etag ELSE :etag END,
+                last_modified = CASE WHEN :keep THEN last_modified ELSE :last_modified END,
+                body_hash = CASE WHEN :keep THEN body_hash ELSE :body_hash END,
+                last_fetch_at = :now, last_status = :status, last_http_status = :http_status,
+                last_error = :error,
+                error_count = CASE WHEN :failed THEN error_count + 1 ELSE 0 END,
+                next_check_at = :next_check_at, check_interval = :check_interval,
+                schedule_reason = :schedule_reason,
+                entry_gap = coalesce(:entry_gap, entry_gap),
+                document_hint = coalesce(:document_hint, document_hint),
+                disabled_reason = coalesce(:disable, disabled_reason),
+                lease_until = NULL
+            WHERE id = :feed_id
             """,
-            (
-                u.url,
-                u.keep_validators,
-                u.etag,
-                u.keep_validators,
-                u.last_modified,
-                u.keep_validators,
-                u.body_hash,
-                to_text(u.now),
-                u.status,
-                u.http_status,
-                u.error,
-                failed,
-                to_text(u.next_check_at),
-                u.feed_id,
-            ),
+            {
+                "url": u.url,
+                "keep": u.keep_validators,
+                "etag": u.etag,
+                "last_modified": u.last_modified,
+                "body_hash": u.body_hash,
+                "now": to_text(u.now),
+                "status": u.status,
+                "http_status": u.http_status,
+                "error": u.error,
+                "failed": u.status == "failed",
+                "next_check_at": to_text(u.next_check_at),
+                "check_interval": u.check_interval,
+                "schedule_reason": u.schedule_reason,
+                "entry_gap": u.entry_gap,
+                "document_hint": u.document_hint,
+                "disable": u.disable,
+                "feed_id": u.feed_id,
+            },
         )
+
+    # -- scheduling (the daemon) ------------------------------------------------------------
+
+    async def claim_due(
+        self, now: datetime, limit: int, lease: float, per_host: int
+    ) -> list[FeedState]:
+        """Lease up to ``limit`` due feeds, at most ``per_host`` in flight per host, oldest
+        due first. A lease expires by itself, so a killed worker's feeds come back."""
+        if limit <= 0:
+            return []
+        now_text, until = to_text(now), to_text(now + timedelta(seconds=lease))
+        async with self._write_lock, self._errors("claim due feeds"), self._transaction():
+            busy = Counter(
+                _host(r[0])
+                for r in await self._db.execute_fetchall(
+                    "SELECT url FROM feeds WHERE lease_until > ?", (now_text,)
+                )
+            )
+            rows = await self._db.execute_fetchall(
+                f"""
+                SELECT {_FEED_COLUMNS} FROM feeds f
+                WHERE f.in_config AND f.enabled AND f.disabled_reason IS NULL
+                  AND (f.next_check_at IS NULL OR f.next_check_at <= ?)
+                  AND (f.lease_until IS NULL OR f.lease_until <= ?)
+                ORDER BY f.next_check_at IS NOT NULL, f.next_check_at, f.id
+                LIMIT ?
+                """,
+                (now_text, now_text, limit * 4 + per_host),
+            )
+            claimed = []
+            for r in rows:
+                host = _host(r[2])
+                if busy[host] >= per_host:
+                    continue
+                busy[host] += 1
+                claimed.append(_feed_state(r))
+                if len(claimed) == limit:
+                    break
+            await self._db.executemany(
+                "UPDATE feeds SET lease_until = ? WHERE id = ?",
+                [(until, f.id) for f in claimed],
+            )
+        return claimed
+
+    async def release(self, feed_ids: Sequence[int]) -> None:
+        async with self._write_lock, self._errors("release leases"), self._transaction():
+            await self._db.executemany(
+                "UPDATE feeds SET lease_until = NULL WHERE id = ?", [(i,) for i in feed_ids]
+            )
+
+    async def schedule_feeds(self, when: Sequence[tuple[str, datetime]]) -> None:
+        """Set next check times by feed name (first fetches spread out, changed intervals)."""
+        async with self._write_lock, self._errors("schedule feeds"), self._transaction():
+            await self._db.executemany(
+                "UPDATE feeds SET next_check_at = ? WHERE name = ?",
+                [(to_text(at), name) for name, at in when],
+            )
+
+    async def set_disabled(self, name: str, reason: str | None) -> bool:
+        """Disable (reason) or re-enable (None) a feed by name; False if there is none."""
+        async with self._write_lock, self._errors("enable/disable feed"), self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE feeds SET disabled_reason = ?, error_count = 0,"
+                " next_check_at = CASE WHEN ? IS NULL THEN NULL ELSE next_check_at END"
+                " WHERE name = ?",
+                (reason, reason, name),
+            )
+            return cursor.rowcount > 0
+
+    async def expired_articles(self, before: datetime) -> list[tuple[str, str]]:
+        """(id, post file name) of articles published (or first seen) before ``before``."""
+        async with self._errors("read expired articles"):
+            rows = await self._db.execute_fetchall(
+                "SELECT id, post_path FROM articles WHERE coalesce(published, first_seen) < ?",
+                (to_text(before),),
+            )
+        return [(r[0], r[1]) for r in rows]
+
+    async def delete_articles(self, article_ids: Sequence[str]) -> None:
+        """Delete articles but keep their entry keys (tombstones): an entry still in its feed
+        never comes back as new."""
+        async with self._write_lock, self._errors("delete articles"), self._transaction():
+            await self._db.executemany(
+                "DELETE FROM articles WHERE id = ?", [(i,) for i in article_ids]
+            )
+
+    async def maintain(self, keep_log_days: int = 30, now: datetime | None = None) -> None:
+        """Trim the fetch log, checkpoint the WAL, refresh the planner's statistics."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_log_days)
+        async with self._write_lock, self._errors("maintenance"):
+            async with self._transaction():
+                await self._db.execute("DELETE FROM fetch_log WHERE at < ?", (to_text(cutoff),))
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._db.execute("PRAGMA optimize")
+
+    def lock_daemon(self) -> None:
+        """One daemon per database: an exclusive lock on ``<database>.daemon.lock``, held until
+        the process ends (a SIGKILLed daemon releases it with its file descriptors)."""
+        lock_path = self._path + ".daemon.lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(
+                self._path,
+                f"another aggregator daemon is running on this database (lock {lock_path})",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
 
     # -- rendering ----------------------------------------------------------------------
 
@@ -427,6 +541,30 @@ class SqliteStore:
             raise StoreError(self._path, f"{action} failed: {e}") from e
 
 
+def _feed_state(r: Sequence[Any], article_count: int = 0) -> FeedState:
+    return FeedState(
+        id=r[0],
+        name=r[1],
+        url=r[2],
+        etag=r[3],
+        last_modified=r[4],
+        body_hash=r[5],
+        error_count=r[6],
+        last_fetch_at=from_text(r[7]),
+        last_status=r[8],
+        last_error=r[9],
+        next_check_at=from_text(r[10]),
+        enabled=bool(r[11]),
+        in_config=bool(r[12]),
+        disabled_reason=r[13],
+        check_interval=r[14],
+        schedule_reason=r[15],
+        entry_gap=r[16],
+        document_hint=r[17],
+        article_count=article_count,
+    )
+
+
 def _stored(r: Sequence[Any]) -> StoredArticle:
     published = from_text(r[8])
     updated = from_text(r[9])
@@ -447,6 +585,13 @@ def _stored(r: Sequence[Any]) -> StoredArticle:
         post_author=r[12],
         content_hash=r[13],
     )
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:

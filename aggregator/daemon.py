@@ -1,0 +1,236 @@
+"""``aggregator run``: the schedule lives in the database; an APScheduler tick claims due feeds
+into a bounded pool running the same per-feed pipeline as ``aggregator fetch``.
+
+Jobs: tick (claim due feeds), publish (pending posts every tick; Atom at most every
+atom_every), retention and maintenance (hourly). SIGTERM/SIGINT stop claiming and let in-flight
+feeds finish within [daemon] grace; a second signal exits at once. SIGHUP reloads config.toml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from .config import Config, FeedConfig, load_config
+from .errors import AggregatorError
+from .fetch import Fetcher
+from .health import HealthServer, Metrics
+from .models import FeedState
+from .output import remove_post_files
+from .pipeline import ParserPool, Pipeline, utcnow
+from .publish import publish, publish_atom, publish_posts
+from .store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+FIRST_FETCH_SPREAD = 30.0  # seconds over which never-fetched feeds are spread
+MAINTENANCE_EVERY = 3600.0
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self._stopping = asyncio.Event()
+        self._signals = 0
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._last_atom = 0.0
+
+    async def run(self) -> int:
+        store = await open_store(self.config.storage.database)
+        try:
+            store.lock_daemon()
+            return await self._serve(store)
+        finally:
+            await store.close()
+
+    async def _serve(self, store: Store) -> int:
+        self.store = store
+        await self._sync_feeds(self.config, previous=None)
+        health = await self._start_health()
+        with ParserPool() as parser:
+            async with Fetcher(self.config.fetch) as fetcher:
+                self.pipeline = Pipeline(self.config, store, fetcher, parser)
+                scheduler = self._scheduler()
+                self._install_signals()
+                scheduler.start()
+                log.info(
+                    "daemon started feeds=%d tick=%gs",
+                    len(self.config.feeds),
+                    self.config.schedule.tick,
+                )
+                await self._stopping.wait()
+                scheduler.shutdown(wait=False)
+                await self._drain()
+        await publish(store, self.config.output)
+        if health:
+            await health.close()
+        log.info("daemon stopped")
+        return 0
+
+    def _scheduler(self) -> AsyncIOScheduler:
+        tick = self.config.schedule.tick
+        scheduler = AsyncIOScheduler()
+        options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(
+            self._guard(self._tick),
+            "interval",
+            seconds=tick,
+            next_run_time=datetime.now().astimezone(),
+            id="tick",
+            **options,
+        )
+        scheduler.add_job(
+            self._guard(self._publish), "interval", seconds=tick, id="publish", **options
+        )
+        scheduler.add_job(
+            self._guard(self._maintain),
+            "interval",
+            seconds=MAINTENANCE_EVERY,
+            next_run_time=datetime.now().astimezone(),
+            id="maintain",
+            **options,
+        )
+        return scheduler
+
+    @staticmethod
+    def _guard(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """A failing job is logged and tried again at its next run; the daemon goes on."""
+
+        async def run() -> None:
+            try:
+                await job()
+            except AggregatorError as e:
+                log.error("%s failed: %s", job.__name__.strip("_"), e)
+            except Exception:
+                log.critical("bug in daemon job %s", job.__name__, exc_info=True)
+
+        run.__name__ = job.__name__
+        return run
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        if self._stopping.is_set():
+            return
+        free = self.config.fetch.concurrency - len(self._in_flight)
+        claimed = await self.store.claim_due(
+            utcnow(), free, self.config.schedule.lease, self.config.fetch.per_host
+        )
+        for state in claimed:
+            feed = self.config.feed(state.name)
+            if feed is None:  # removed by a reload between claim and now
+                await self.store.release([state.id])
+                continue
+            task = asyncio.create_task(self._run_feed(feed, state), name=f"feed:{feed.name}")
+            self._in_flight[state.id] = task
+
+    async def _run_feed(self, feed: FeedConfig, state: FeedState) -> None:
+        started = time.monotonic()
+        try:
+            outcome = await self.pipeline.process_feed(feed, state)
+            self.metrics.record(outcome, time.monotonic() - started)
+        except AggregatorError as e:
+            log.error("feed %s: %s", feed.name, e)
+        except Exception:
+            log.critical("bug while processing feed %s", feed.name, exc_info=True)
+        finally:
+            self._in_flight.pop(state.id, None)
+
+    async def _publish(self) -> None:
+        await publish_posts(self.store, self.config.output)
+        if time.monotonic() - self._last_atom >= self.config.output.atom_every:
+            self._last_atom = time.monotonic()
+            await publish_atom(self.store, self.config.output)
+
+    async def _maintain(self) -> None:
+        keep_days = self.config.storage.keep_days
+        if keep_days > 0:
+            expired = await self.store.expired_articles(utcnow() - timedelta(days=keep_days))
+            if expired:
+                # Files first: a crash in between leaves rows whose posts are re-created.
+                remove_post_files(self.config.output.posts_dir, [name for _, name in expired])
+                await self.store.delete_articles([article_id for article_id, _ in expired])
+                await publish_atom(self.store, self.config.output)
+                log.info("retention removed articles=%d keep_days=%d", len(expired), keep_days)
+        await self.store.maintain()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._on_stop_signal)
+        loop.add_signal_handler(signal.SIGINT, self._on_stop_signal)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload()))
+
+    def _on_stop_signal(self) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            # SQLite commits are atomic and files are renamed into place: nothing half-written.
+            log.warning("second signal: exiting at once")
+            os._exit(130)
+        log.info(
+            "stopping: no new claims; waiting up to %gs for %d in-flight feeds",
+            self.config.daemon.grace,
+            len(self._in_flight),
+        )
+        self._stopping.set()
+
+    async def _drain(self) -> None:
+        tasks = list(self._in_flight.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.config.daemon.grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        unfinished = list(self._in_flight)
+        if unfinished:
+            await self.store.release(unfinished)
+
+    async def _reload(self) -> None:
+        try:
+            new = load_config(self.config.path)
+        except AggregatorError as e:
+            log.error("reload refused, keeping the running config: %s", e)
+            return
+        old, self.config = self.config, new
+        self.pipeline.config = new
+        await self._sync_feeds(new, previous=old)
+        if (new.fetch, new.storage, new.daemon) != (old.fetch, old.storage, old.daemon):
+            log.warning("reload: changes to [fetch], [storage] and [daemon] apply on restart")
+        log.info("reloaded %s feeds=%d", new.path, len(new.feeds))
+
+    async def _sync_feeds(self, config: Config, previous: Config | None) -> None:
+        """Make the store match the config; spread first fetches; apply changed intervals."""
+        states = await self.store.sync_feeds(config.feeds)
+        now, rand = utcnow(), random.Random()
+        spread = min(FIRST_FETCH_SPREAD, config.schedule.interval)
+        when = [
+            (s.name, now + timedelta(seconds=rand.uniform(0, spread)))
+            for s in states.values()
+            if s.last_fetch_at is None and s.next_check_at is None
+        ]
+        if previous is not None:
+            when += [
+                (f.name, now)
+                for f in config.feeds
+                if (old := previous.feed(f.name)) is not None
+                and (old.interval, old.adaptive) != (f.interval, f.adaptive)
+            ]
+        if when:
+            await self.store.schedule_feeds(when)
+
+    async def _start_health(self) -> HealthServer | None:
+        if not self.config.daemon.health:
+            return None
+        server = HealthServer(self.config.daemon.health, self.metrics, self.store)
+        await server.start()
+        return server
