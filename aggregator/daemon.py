@@ -1,9 +1,10 @@
 """``aggregator run``: the schedule lives in the database; an APScheduler tick claims due feeds
 into a bounded pool running the same per-feed pipeline as ``aggregator fetch``.
 
-Jobs: tick (claim due feeds), publish (pending posts every tick; Atom at most every
-atom_every), retention and maintenance (hourly). SIGTERM/SIGINT stop claiming and let in-flight
-feeds finish within [daemon] grace; a second signal exits at once. SIGHUP reloads config.toml.
+Jobs: tick (claim due feeds), publish (pending posts every tick; retention and the Atom
+document at most every atom_every), maintenance (hourly: WAL checkpoint, PRAGMA optimize).
+SIGTERM/SIGINT stop claiming and let in-flight feeds finish within [daemon] grace; a second
+signal exits at once. SIGHUP reloads config.toml.
 """
 
 from __future__ import annotations
@@ -146,21 +147,26 @@ class Daemon:
             self._in_flight.pop(state.id, None)
 
     async def _publish(self) -> None:
+        """Pending posts every tick; retention and the Atom document at most every atom_every
+        (the Atom file is rewritten only when its bytes change)."""
         await publish_posts(self.store, self.config.output)
         if time.monotonic() - self._last_atom >= self.config.output.atom_every:
             self._last_atom = time.monotonic()
+            await self._retention()
             await publish_atom(self.store, self.config.output)
 
-    async def _maintain(self) -> None:
+    async def _retention(self) -> None:
         keep_days = self.config.storage.keep_days
-        if keep_days > 0:
-            expired = await self.store.expired_articles(utcnow() - timedelta(days=keep_days))
-            if expired:
-                # Files first: a crash in between leaves rows whose posts are re-created.
-                remove_post_files(self.config.output.posts_dir, [name for _, name in expired])
-                await self.store.delete_articles([article_id for article_id, _ in expired])
-                await publish_atom(self.store, self.config.output)
-                log.info("retention removed articles=%d keep_days=%d", len(expired), keep_days)
+        if keep_days <= 0:
+            return
+        expired = await self.store.expired_articles(utcnow() - timedelta(days=keep_days))
+        if expired:
+            # Files first: a crash in between leaves rows whose posts are re-created.
+            remove_post_files(self.config.output.posts_dir, [name for _, name in expired])
+            await self.store.delete_articles([article_id for article_id, _ in expired])
+            log.info("retention removed articles=%d keep_days=%d", len(expired), keep_days)
+
+    async def _maintain(self) -> None:
         await self.store.maintain()
 
     # -- lifecycle -------------------------------------------------------------------------

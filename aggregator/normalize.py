@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import ipaddress
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -102,7 +103,7 @@ def canonical_url(url: str) -> str | None:
         return None
     scheme = parts.scheme.lower()
     host = _WWW.sub("", (parts.hostname or "").rstrip("."))
-    if scheme not in ("http", "https") or not host or "[" in host or "]" in host:
+    if scheme not in ("http", "https") or not _valid_host(host):
         return None
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal
@@ -117,6 +118,19 @@ def canonical_url(url: str) -> str | None:
     )
     # rstrip: space that stood before a fragment or an empty query would go on a second pass.
     return urlunsplit(("https", netloc, parts.path or "/", query, "")).rstrip()
+
+
+def _valid_host(host: str) -> bool:
+    """A host that reads back the same from the canonical URL: a name, or an IPv6 literal."""
+    if not host or "[" in host or "]" in host:
+        return False
+    if ":" not in host:
+        return True
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def fingerprint(title: str, text: str) -> str:
