@@ -20,6 +20,7 @@ import httpx
 from ..config import FeedConfig, FetchConfig
 from ..errors import DeferredError, FetchError
 from ..models import FetchResult
+from .decode import BoundedDecoder, DecodeError, UnsupportedEncoding
 from .policy import (
     RETRY_STATUSES,
     THROTTLE_STATUSES,
@@ -155,20 +156,31 @@ class Fetcher:
             return self._result(response, final_url, body, moved)
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        """The body, decoded in bounded pieces and cut off at max_bytes (bombs included)."""
         cap = self.config.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
             raise FetchError(url, f"body of {declared} bytes exceeds max_bytes ({cap})", status=0)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes(_CHUNK):
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(
-                    url, f"body exceeds max_bytes ({cap}) after decompression", status=0
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            decoder = BoundedDecoder(response.headers.get("Content-Encoding"))
+        except UnsupportedEncoding as e:
+            raise FetchError(url, f"unsupported Content-Encoding {e}", status=0) from None
+        body = bytearray()
+        try:
+            async for raw in response.aiter_raw(_CHUNK):
+                for piece in decoder.feed(raw):
+                    body += piece
+                    if len(body) > cap:
+                        raise FetchError(
+                            url, f"body exceeds max_bytes ({cap}) after decompression", status=0
+                        )
+            for piece in decoder.flush():
+                body += piece
+        except DecodeError as e:
+            raise FetchError(url, f"corrupt compressed body: {e}", status=0) from None
+        if len(body) > cap:
+            raise FetchError(url, f"body exceeds max_bytes ({cap}) after decompression", status=0)
+        return bytes(body)
 
     @staticmethod
     def _result(
