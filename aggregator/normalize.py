@@ -37,10 +37,15 @@ def normalize_feed(
     seen: set[str] = set()
     for entry in parsed.entries:
         article = normalize_entry(entry, feed, feed_url, now)
-        if article.entry_key not in seen:
+        if article.entry_key not in seen and _shows_something(article):
             seen.add(article.entry_key)
             articles.append(article)
     return articles
+
+
+def _shows_something(article: Article) -> bool:
+    """A truncated or emptied item (no title, link, words or image) would be a blank post."""
+    return bool(article.title or article.link or article.image or article.fingerprint)
 
 
 def normalize_entry(entry: ParsedEntry, feed: FeedConfig, feed_url: str, now: datetime) -> Article:
@@ -48,7 +53,7 @@ def normalize_entry(entry: ParsedEntry, feed: FeedConfig, feed_url: str, now: da
     title = clean_title(entry.title)
     content = sanitize_html(entry.content_html, entry.base_url)
     text = clean_text(visible_text(content))
-    image = _image(entry, content)
+    image = _image(entry)
     canonical = canonical_url(link) if link else None
     key = entry_key(entry.guid, canonical, title, text)
     author = clean_line(entry.author) if entry.author else None
@@ -152,19 +157,21 @@ def sane_date(value: datetime | None, now: datetime) -> datetime | None:
 def clean_title(raw: str) -> str:
     """Tags stripped and entities decoded (titles may be HTML), then one clean line."""
     if "<" in raw:
-        # visible_text puts a space between text nodes ("A <em>b</em> c" -> "A  b  c"); HTML
-        # shows a run of whitespace as one space, so the title does too.
-        raw = clean_text(visible_text(raw))
+        # Inline markup may split a word ("un<b>believ</b>able"): join text nodes as they
+        # are, then show runs of whitespace as one space, as a browser does.
+        raw = clean_text(visible_text(raw, separator=""))
     elif "&" in raw:
         raw = html.unescape(raw)
     return clean_line(raw)
 
 
-def _image(entry: ParsedEntry, content: str) -> str | None:
+def _image(entry: ParsedEntry) -> str | None:
     for url in entry.image_urls:
         if absolute := absolute_url(url, entry.base_url):
             return absolute
-    return first_image(content, entry.base_url)
+    # The raw HTML: the sanitizer drops lazy-loading attributes (data-src) that name the image;
+    # first_image returns only absolute http(s) URLs, so nothing unsafe gets through.
+    return first_image(entry.content_html, entry.base_url)
 
 
 def _digest(*parts: str) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .config import Config, FeedConfig
 from .errors import AggregatorError, DeferredError, FetchError, ParseError
@@ -151,8 +151,11 @@ class Pipeline:
             retry_after=attempt.retry_after,
             failures=failures,
         )
+        # The clock and the store keep whole seconds. A Retry-After counts from the reply: start
+        # at the end of the clock's current second, and round up, so as never to come back early.
+        start = self.clock() + timedelta(seconds=1) if attempt.retry_after is not None else now
         plan = next_check(
-            now, self.config.schedule, signals, interval=feed.interval, adaptive=feed.adaptive
+            start, self.config.schedule, signals, interval=feed.interval, adaptive=feed.adaptive
         )
         fresh = attempt.status == "ok" and result is not None and result.body is not None
         return FeedUpdate(
@@ -165,7 +168,7 @@ class Pipeline:
             etag=result.etag if result else None,
             last_modified=result.last_modified if result else None,
             body_hash=body_digest(result.body) if fresh and result and result.body else None,
-            next_check_at=plan.at,
+            next_check_at=_whole_second_up(plan.at),
             check_interval=plan.interval,
             schedule_reason=plan.reason,
             entry_gap=digest.entry_gap if digest else None,
@@ -179,6 +182,12 @@ class Pipeline:
             return "gone"
         limit = self.config.schedule.max_failures
         return "failures" if limit and failures >= limit else None
+
+
+def _whole_second_up(at: datetime) -> datetime:
+    """The store keeps whole seconds and would cut the fraction: round up instead."""
+    whole = at.replace(microsecond=0)
+    return whole + timedelta(seconds=1) if whole < at else whole
 
 
 def _log_outcome(o: FeedOutcome) -> None:

@@ -9,15 +9,16 @@ from .sanitize import absolute_url
 _TINY = 2  # px: tracking pixels and spacers
 
 
-def visible_text(html: str) -> str:
-    """The text a reader sees, tags removed and entities decoded."""
+def visible_text(html: str, separator: str = " ") -> str:
+    """The text a reader sees, tags removed and entities decoded. ``separator`` goes between
+    text nodes: a space keeps block texts apart; "" keeps inline markup inside words whole."""
     if "<" not in html and "&" not in html:
         return html
     tree = LexborHTMLParser(html)
     for node in tree.css("script, style, template"):
         node.decompose()
     root = tree.body or tree.root
-    return root.text(separator=" ") if root is not None else ""
+    return root.text(separator=separator) if root is not None else ""
 
 
 def first_image(html: str, base_url: str) -> str | None:

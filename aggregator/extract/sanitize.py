@@ -19,9 +19,10 @@ _TAGS -= {"map", "area"}
 _ATTRIBUTES: dict[str, set[str]] = deepcopy(nh3.ALLOWED_ATTRIBUTES)
 for _tag in _TAGS:
     _ATTRIBUTES.setdefault(_tag, set()).update({"id", "class", "title", "lang", "dir"})
-_ATTRIBUTES["img"].update({"src", "alt", "width", "height", "srcset", "sizes", "loading"})
+# No srcset: nh3 neither checks its schemes nor makes its URLs absolute (src is the fallback).
+_ATTRIBUTES["img"].update({"src", "alt", "width", "height", "loading"})
 _ATTRIBUTES["a"].update({"href", "title"})
-_ATTRIBUTES["source"] = {"src", "srcset", "type", "media", "sizes"}
+_ATTRIBUTES["source"] = {"src", "type", "media"}
 _ATTRIBUTES["video"] = {"src", "poster", "controls", "width", "height"}
 _ATTRIBUTES["audio"] = {"src", "controls"}
 

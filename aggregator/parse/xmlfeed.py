@@ -58,7 +58,8 @@ def _entry(e: Any, feed_url: str) -> ParsedEntry:
         # then the entry's own link is the better base for its relative URLs.
         base_url=base if base and base != feed_url else (link or feed_url),
         published=from_struct_time(e.get("published_parsed")),
-        updated=from_struct_time(e.get("updated_parsed")),
+        # dict.get: FeedParserDict.get maps a missing updated_parsed to published_parsed.
+        updated=from_struct_time(dict.get(e, "updated_parsed")),
         image_urls=_images(e),
     )
 

@@ -12,7 +12,7 @@ _IMPLICIT = re.compile(
         y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|
         [-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN|
         [-+]?[0-9_.,:]+(?:[eE][-+]?[0-9]+)?|
-        0[xob][0-9a-fA-F_]+|
+        [-+]?0[xob][0-9a-fA-F_]+|
         [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*|
         <<|=
     )$""",

@@ -45,7 +45,10 @@ _FEED_COLUMNS = """
 
 _ARTICLE_COLUMNS = """
     a.id, f.name, f.url, a.link, a.title, a.author, a.content, a.image,
-    coalesce(a.published, a.first_seen), coalesce(a.updated, a.changed_at), a.post_path,
+    coalesce(a.published, a.first_seen),
+    max(coalesce(a.updated, a.published, a.first_seen),
+        CASE WHEN a.changed_at > a.first_seen THEN a.changed_at ELSE '' END),
+    a.post_path,
     f.categories, f.author
 """
 

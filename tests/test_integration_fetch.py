@@ -1,0 +1,556 @@
+"""``aggregator fetch`` end to end: the real CLI in a subprocess against a real HTTP server on
+127.0.0.1 (tests/server.py). Each test owns its server, data folder and config."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+import yaml
+from server import (
+    FEEDS_DIR,
+    FIXTURE_FEEDS,
+    FeedResource,
+    LoopbackServer,
+    Workspace,
+    in_turn,
+    redirect,
+    running_server,
+    serve_fixture_feeds,
+    status,
+)
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FRONT_MATTER_KEYS = ["title", "categories", "headimg", "author", "comments", "date", "thumbnail"]
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def loopback() -> Iterator[LoopbackServer]:
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def rss(*items: tuple[str, str, str, str]) -> bytes:
+    """A small RSS 2.0 document from (guid, link, title, html) items."""
+    rendered = "".join(
+        f'<item><guid isPermaLink="false">{escape(guid)}</guid><link>{escape(link)}</link>'
+        f"<title>{escape(title)}</title><pubDate>Mon, 01 Jul 2024 08:00:00 GMT</pubDate>"
+        f"<description>{escape(html)}</description></item>"
+        for guid, link, title, html in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>Inline</title><link>https://inline.example.org/</link>{rendered}"
+        "</channel></rss>"
+    ).encode()
+
+
+GOOD_ITEMS = (
+    ("good-1", "https://good.example.org/1", "Good news one", "<p>One.</p>"),
+    ("good-2", "https://good.example.org/2", "Good news two", "<p>Two.</p>"),
+)
+
+
+def good_feed(server: LoopbackServer, path: str = "/good.xml") -> dict[str, object]:
+    server.routes[path] = FeedResource(rss(*GOOD_ITEMS))
+    return {"name": "Good", "url": server.url(path), "categories": ["good"]}
+
+
+def front_matter(text: str) -> tuple[dict[str, object], list[str], str]:
+    """(values, keys in file order, body) of a post: the YAML between the two ``---`` lines."""
+    lines = text.split("\n")
+    first = lines.index("---")
+    second = lines.index("---", first + 1)
+    yaml_text = "\n".join(lines[first + 1 : second])
+    values = yaml.safe_load(yaml_text)
+    assert isinstance(values, dict), text
+    return values, list(values), "\n".join(lines[second + 1 :])
+
+
+def summary_line(stderr: str) -> str:
+    """The closing summary: the last ``feeds: ...`` line on stderr."""
+    lines = [line for line in stderr.splitlines() if line.startswith("feeds: ")]
+    assert lines, stderr
+    return lines[-1]
+
+
+def article_count(ws: Workspace, feed: str | None = None) -> int:
+    if feed is None:
+        return int(ws.query("SELECT count(*) FROM articles")[0][0])
+    sql = "SELECT count(*) FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE f.name = ?"
+    return int(ws.query(sql, (feed,))[0][0])
+
+
+def feed_row(ws: Workspace, name: str) -> dict[str, object]:
+    cols = ["url", "config_url", "etag", "last_status", "last_http_status", "error_count"]
+    [row] = ws.query(f"SELECT {', '.join(cols)} FROM feeds WHERE name = ?", (name,))
+    return dict(zip(cols, row, strict=True))
+
+
+def posts_containing(ws: Workspace, text: str) -> list[str]:
+    return [name for name, data in ws.posts().items() if text in data.decode("utf-8")]
+
+
+def assert_ok(run: subprocess.CompletedProcess[str]) -> None:
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+
+
+# -- formats ------------------------------------------------------------------------------
+
+
+def test_every_feed_format_becomes_posts_and_rows(loopback: LoopbackServer, ws: Workspace) -> None:
+    ws.write_config(serve_fixture_feeds(loopback))
+
+    run = ws.fetch()
+
+    assert_ok(run)
+    assert summary_line(run.stderr).startswith("feeds: 4 ok, 0 failed, 0 not modified; ")
+    assert "articles: 8 new, 0 updated, 0 duplicate" in run.stderr
+    posts = ws.posts()
+    assert len(posts) == sum(len(f.titles) for f in FIXTURE_FEEDS)
+    by_title: dict[object, dict[str, object]] = {}
+    for name, data in posts.items():
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d-[a-z0-9-]+-[0-9a-f]{8}\.md", name), name
+        values, keys, body = front_matter(data.decode("utf-8"))
+        assert keys == FRONT_MATTER_KEYS, name
+        assert values["comments"] is False
+        assert values["headimg"] == values["thumbnail"]
+        assert str(values["headimg"]).startswith("https://")
+        date = str(values["date"])
+        assert date.endswith(" GMT")
+        assert parsedate_to_datetime(date).tzinfo is not None
+        assert body.startswith("\n<div>   \n") and body.endswith("  \n</div>\n" + " " * 12)
+        by_title[values["title"]] = values
+    for feed in FIXTURE_FEEDS:
+        for title in feed.titles:
+            assert title in by_title, (title, sorted(map(str, by_title)))
+            assert by_title[title]["author"] == feed.name
+            assert by_title[title]["categories"] == list(feed.categories)
+        assert article_count(ws, feed.name) == len(feed.titles)
+        assert feed_row(ws, feed.name)["last_status"] == "ok"
+    # The gzip-encoded feed was asked for with gzip accepted, and decoded.
+    [rss_request] = loopback.requests_for("/rss2.xml")
+    assert "gzip" in (rss_request.header("Accept-Encoding") or "")
+    # An entry's own image wins over the placeholder.
+    assert by_title["JSON note two"]["headimg"] == "https://json.example.org/img/two.png"
+
+
+def test_zaker_over_http_is_byte_identical_to_the_seed(
+    loopback: LoopbackServer, ws: Workspace
+) -> None:
+    loopback.routes["/zaker/channel/10386"] = FeedResource(
+        (FIXTURES / "zaker-channel.xml").read_bytes()
+    )
+    ws.write_config(
+        [
+            {
+                "name": "ZAKER",
+                "url": loopback.url("/zaker/channel/10386"),
+                "categories": ["新媒体", "ZAKER", "source"],
+            }
+        ],
+        output={"placeholder_image": "https://picsum.photos/400/300?random=5863"},
+    )
+
+    assert_ok(ws.fetch())
+
+    [post] = ws.posts().values()
+    assert post == (FIXTURES / "seed-post.md").read_bytes()
+
+
+# -- identity -----------------------------------------------------------------------------
+
+
+def test_syndicated_duplicate_is_stored_once(loopback: LoopbackServer, ws: Workspace) -> None:
+    shared_html = "<p>A story both agencies carry.</p>"
+    loopback.routes["/a.xml"] = FeedResource(
+        rss(
+            ("a-1", "https://news.example.org/story?id=7", "Shared story", shared_html),
+            ("a-2", "https://news.example.org/only-a", "Only in A", "<p>A alone.</p>"),
+        )
+    )
+    # Same article, another guid; the link differs only in what canonical URLs ignore.
+    loopback.routes["/b.xml"] = FeedResource(
+        rss(
+            (
+                "b-99",
+                "http://www.news.example.org/story?id=7&utm_source=rss#top",
+                "Shared story",
+                shared_html,
+            ),
+            ("b-2", "https://news.example.org/only-b", "Only in B", "<p>B alone.</p>"),
+        )
+    )
+    ws.write_config(
+        [
+            {"name": "Agency A", "url": loopback.url("/a.xml")},
+            {"name": "Agency B", "url": loopback.url("/b.xml")},
+        ]
+    )
+
+    run = ws.fetch()
+
+    assert_ok(run)
+    assert "articles: 3 new, 0 updated, 1 duplicate" in summary_line(run.stderr)
+    assert article_count(ws) == 3
+    assert len(posts_containing(ws, "Shared story")) == 1
+    assert len(ws.posts()) == 3
+    # Both feeds' entries point at the one stored article.
+    [(keys, articles)] = ws.query(
+        "SELECT count(*), count(DISTINCT e.article_id) FROM entries e"
+        " JOIN articles a ON a.id = e.article_id WHERE a.title = 'Shared story'"
+    )
+    assert (keys, articles) == (2, 1)
+
+
+def test_changed_entry_rewrites_its_post_in_place(loopback: LoopbackServer, ws: Workspace) -> None:
+    item = ("story-1", "https://upd.example.org/1", "A developing story", "<p>First draft.</p>")
+    other = ("story-2", "https://upd.example.org/2", "A quiet story", "<p>Unchanged.</p>")
+    feed = FeedResource(rss(item, other))
+    loopback.routes["/upd.xml"] = feed
+    ws.write_config([{"name": "Updates", "url": loopback.url("/upd.xml")}])
+    assert_ok(ws.fetch())
+    [name] = posts_containing(ws, "First draft.")
+    before = ws.posts()
+    quiet_stamp = ws.stamps()[next(n for n in before if n != name)]
+
+    feed.body = rss((*item[:3], "<p>Second draft, with corrections.</p>"), other)
+    run = ws.fetch()
+
+    assert_ok(run)
+    assert "articles: 0 new, 1 updated, 0 duplicate" in summary_line(run.stderr)
+    after = ws.posts()
+    assert sorted(after) == sorted(before)
+    assert "Second draft, with corrections." in after[name].decode("utf-8")
+    assert "First draft." not in after[name].decode("utf-8")
+    assert article_count(ws) == 2
+    assert ws.stamps()[next(n for n in before if n != name)] == quiet_stamp
+    assert "Second draft, with corrections." in ws.atom_path.read_text(encoding="utf-8")
+
+
+# -- conditional GET and no-op passes -----------------------------------------------------
+
+
+def test_304_writes_nothing(loopback: LoopbackServer, ws: Workspace) -> None:
+    ws.write_config([good_feed(loopback)])
+    assert_ok(ws.fetch())
+    etag = feed_row(ws, "Good")["etag"]
+    stamps = ws.stamps()
+    loopback.clear_log()
+
+    run = ws.fetch()
+
+    assert_ok(run)
+    [request] = loopback.requests_for("/good.xml")
+    assert request.header("If-None-Match") == etag
+    assert request.header("If-Modified-Since") is not None
+    assert ws.stamps() == stamps
+    assert summary_line(run.stderr).startswith("feeds: 0 ok, 0 failed, 1 not modified; ")
+    assert "articles: 0 new, 0 updated, 0 duplicate" in run.stderr
+    assert feed_row(ws, "Good")["last_http_status"] == 304
+
+
+def test_rerun_without_validators_writes_nothing(loopback: LoopbackServer, ws: Workspace) -> None:
+    loopback.routes["/plain.xml"] = FeedResource(rss(*GOOD_ITEMS), validators=False)
+    ws.write_config([{"name": "Plain", "url": loopback.url("/plain.xml")}])
+    assert_ok(ws.fetch())
+    stamps = ws.stamps()
+    loopback.clear_log()
+
+    run = ws.fetch()
+
+    assert_ok(run)
+    [request] = loopback.requests_for("/plain.xml")
+    assert request.header("If-None-Match") is None
+    assert ws.stamps() == stamps
+    assert "1 not modified" in summary_line(run.stderr)
+
+
+def test_missing_post_file_is_recreated(loopback: LoopbackServer, ws: Workspace) -> None:
+    ws.write_config([good_feed(loopback)])
+    assert_ok(ws.fetch())
+    posts = ws.posts()
+    victim = sorted(posts)[0]
+    (ws.posts_dir / victim).unlink()
+    survivors = {n: s for n, s in ws.stamps().items() if n != victim}
+
+    assert_ok(ws.fetch())
+
+    assert ws.posts() == posts
+    assert {n: s for n, s in ws.stamps().items() if n != victim} == survivors
+
+
+# -- redirects ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [301, 308])
+def test_permanent_redirect_moves_the_feed_url(
+    loopback: LoopbackServer, ws: Workspace, code: int
+) -> None:
+    loopback.routes["/old.xml"] = redirect(loopback.url("/new.xml"), code)
+    loopback.routes["/new.xml"] = FeedResource(rss(*GOOD_ITEMS))
+    ws.write_config([{"name": "Moved", "url": loopback.url("/old.xml")}])
+
+    assert_ok(ws.fetch())
+
+    assert article_count(ws, "Moved") == 2
+    row = feed_row(ws, "Moved")
+    assert row["url"] == loopback.url("/new.xml")
+    assert row["config_url"] == loopback.url("/old.xml")
+    # The next pass goes straight to the new address.
+    loopback.clear_log()
+    assert_ok(ws.fetch())
+    assert [r.path for r in loopback.requests] == ["/new.xml"]
+
+
+@pytest.mark.parametrize("code", [302, 307])
+def test_temporary_redirect_keeps_the_feed_url(
+    loopback: LoopbackServer, ws: Workspace, code: int
+) -> None:
+    loopback.routes["/old.xml"] = redirect("/new.xml", code)  # a relative Location, too
+    loopback.routes["/new.xml"] = FeedResource(rss(*GOOD_ITEMS))
+    ws.write_config([{"name": "Visiting", "url": loopback.url("/old.xml")}])
+
+    assert_ok(ws.fetch())
+
+    assert article_count(ws, "Visiting") == 2
+    assert feed_row(ws, "Visiting")["url"] == loopback.url("/old.xml")
+
+
+# -- throttling and failures --------------------------------------------------------------
+
+
+def test_short_retry_after_is_waited_out(loopback: LoopbackServer, ws: Workspace) -> None:
+    loopback.routes["/busy.xml"] = in_turn(
+        status(429, retry_after="1"), FeedResource(rss(*GOOD_ITEMS))
+    )
+    loopback.routes["/down.xml"] = in_turn(
+        status(503, retry_after="1"),
+        FeedResource(rss(("d-1", "https://down.example.org/1", "Back up", "<p>Up.</p>"))),
+    )
+    ws.write_config(
+        [
+            {"name": "Busy", "url": loopback.url("/busy.xml")},
+            {"name": "Down", "url": loopback.url("/down.xml")},
+        ]
+    )
+
+    run = ws.fetch()
+
+    assert_ok(run)
+    assert summary_line(run.stderr).startswith("feeds: 2 ok, 0 failed, 0 not modified; ")
+    for path in ("/busy.xml", "/down.xml"):
+        first, second = loopback.requests_for(path)
+        assert second.at - first.at >= 0.9  # Retry-After: 1 was honoured
+    assert article_count(ws, "Busy") == 2
+    assert article_count(ws, "Down") == 1
+
+
+def test_long_retry_after_defers_the_feed(loopback: LoopbackServer, ws: Workspace) -> None:
+    loopback.routes["/busy.xml"] = status(429, retry_after="3600")
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    loopback.routes["/down.xml"] = status(503, retry_after=format_datetime(tomorrow, usegmt=True))
+    ws.write_config(
+        [
+            good_feed(loopback),
+            {"name": "Busy", "url": loopback.url("/busy.xml")},
+            {"name": "Down", "url": loopback.url("/down.xml")},
+        ]
+    )
+    started = datetime.now(UTC)
+
+    run = ws.fetch()
+
+    assert_ok(run)
+    assert "failed:" not in run.stderr
+    assert summary_line(run.stderr).startswith("feeds: 1 ok, 0 failed, 0 not modified, 2 deferred;")
+    assert len(loopback.requests_for("/busy.xml")) == 1  # not retried within the run
+    assert len(loopback.requests_for("/down.xml")) == 1
+    for name, wait in (("Busy", timedelta(hours=1)), ("Down", timedelta(days=1))):
+        assert feed_row(ws, name)["last_status"] == "deferred"
+        assert feed_row(ws, name)["error_count"] == 0
+        [(next_check,)] = ws.query("SELECT next_check_at FROM feeds WHERE name = ?", (name,))
+        delay = datetime.fromisoformat(next_check) - started
+        assert wait - timedelta(minutes=1) <= delay <= wait + timedelta(minutes=1)
+    assert article_count(ws, "Good") == 2
+
+
+def test_failing_feeds_are_named_and_the_good_feed_is_stored(
+    loopback: LoopbackServer, ws: Workspace
+) -> None:
+    loopback.routes["/500.xml"] = status(500)
+    loopback.routes["/404.xml"] = status(404)
+    loopback.routes["/410.xml"] = status(410)
+    ws.write_config(
+        [
+            good_feed(loopback),
+            {"name": "Broken", "url": loopback.url("/500.xml")},
+            {"name": "Missing", "url": loopback.url("/404.xml")},
+            {"name": "Gone", "url": loopback.url("/410.xml")},
+        ]
+    )
+
+    run = ws.fetch()
+
+    assert run.returncode == 1, run.stderr
+    assert f"failed: Broken: {loopback.url('/500.xml')}: HTTP 500" in run.stderr
+    assert f"failed: Missing: {loopback.url('/404.xml')}: HTTP 404 Not Found" in run.stderr
+    assert f"failed: Gone: {loopback.url('/410.xml')}: HTTP 410 Gone" in run.stderr
+    assert summary_line(run.stderr).startswith("feeds: 1 ok, 3 failed, 0 not modified; ")
+    assert len(loopback.requests_for("/500.xml")) == 2  # a 5xx is retried ([fetch] retries = 1)
+    assert len(loopback.requests_for("/404.xml")) == 1  # a 4xx is not
+    assert len(loopback.requests_for("/410.xml")) == 1
+    assert article_count(ws, "Good") == 2
+    assert len(posts_containing(ws, "Good news")) == 2
+    for name in ("Broken", "Missing", "Gone"):
+        assert feed_row(ws, name)["last_status"] == "failed"
+        assert feed_row(ws, name)["error_count"] == 1
+
+
+def test_malformed_document_fails_only_its_feed(loopback: LoopbackServer, ws: Workspace) -> None:
+    loopback.routes["/bad.xml"] = FeedResource(
+        (FEEDS_DIR / "malformed.xml").read_bytes(), "text/html; charset=utf-8"
+    )
+    loopback.routes["/noise.xml"] = FeedResource(b"\x00\x01\x02 {{{ <<< garbage", "text/xml")
+    ws.write_config(
+        [
+            good_feed(loopback),
+            {"name": "Bad", "url": loopback.url("/bad.xml")},
+            {"name": "Noise", "url": loopback.url("/noise.xml")},
+        ]
+    )
+
+    run = ws.fetch()
+
+    assert run.returncode == 1, run.stderr
+    assert f"failed: Bad: {loopback.url('/bad.xml')}: not a feed" in run.stderr
+    assert f"failed: Noise: {loopback.url('/noise.xml')}: " in run.stderr
+    assert summary_line(run.stderr).startswith("feeds: 1 ok, 2 failed, 0 not modified; ")
+    assert article_count(ws) == 2
+    assert len(ws.posts()) == 2
+
+
+# -- config errors ------------------------------------------------------------------------
+
+
+def _unknown_key(ws: Workspace) -> str:
+    ws.write_config([], fetch={"retires": 1})
+    return "fetch.retires"
+
+
+def _wrong_type(ws: Workspace) -> str:
+    ws.write_config([], fetch={"retries": "many"})
+    return "fetch.retries"
+
+
+def _duplicate_names(ws: Workspace) -> str:
+    ws.write_config(
+        [
+            {"name": "Twin", "url": "http://127.0.0.1:9/a.xml"},
+            {"name": "Twin", "url": "http://127.0.0.1:9/b.xml"},
+        ]
+    )
+    return "feeds[1].name"
+
+
+def _duplicate_urls(ws: Workspace) -> str:
+    ws.write_config(
+        [
+            {"name": "One", "url": "http://127.0.0.1:9/same.xml"},
+            {"name": "Two", "url": "http://127.0.0.1:9/same.xml"},
+        ]
+    )
+    return "feeds[1].url"
+
+
+def _unknown_feed_key(ws: Workspace) -> str:
+    ws.write_config([{"name": "One", "url": "http://127.0.0.1:9/a.xml", "colour": "red"}])
+    return "feeds[0].colour"
+
+
+@pytest.mark.parametrize(
+    "break_config",
+    [_unknown_key, _wrong_type, _duplicate_names, _duplicate_urls, _unknown_feed_key],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_config_error_exits_2_naming_file_and_key(ws: Workspace, break_config: object) -> None:
+    assert callable(break_config)
+    key = break_config(ws)
+
+    run = ws.fetch()
+
+    assert run.returncode == 2, run.stderr
+    [message] = run.stderr.strip().splitlines()
+    assert message.startswith(f"aggregator: config error: {ws.config_path}: {key}: "), message
+    assert not ws.database.exists()  # refused before touching anything
+
+
+# -- other commands -----------------------------------------------------------------------
+
+
+def _table(stdout: str) -> list[list[str]]:
+    return [re.split(r"\s{2,}", line.strip()) for line in stdout.splitlines() if line.strip()]
+
+
+def test_feeds_lists_name_url_status_and_count(loopback: LoopbackServer, ws: Workspace) -> None:
+    loopback.routes["/500.xml"] = status(500)
+    ws.write_config([good_feed(loopback), {"name": "Broken", "url": loopback.url("/500.xml")}])
+    assert ws.fetch().returncode == 1
+
+    run = ws.run("feeds")
+
+    assert_ok(run)
+    header, *rows = _table(run.stdout)
+    assert header[:6] == ["NAME", "URL", "LAST FETCH", "STATUS", "ARTICLES", "ERRORS"]
+    by_name = {row[0]: row for row in rows}
+    assert set(by_name) == {"Good", "Broken"}
+    assert by_name["Good"][1] == loopback.url("/good.xml")
+    assert by_name["Good"][3:6] == ["ok", "2", "0"]
+    assert by_name["Broken"][1] == loopback.url("/500.xml")
+    assert by_name["Broken"][3:6] == ["failed", "0", "1"]
+
+
+@pytest.mark.parametrize("config_first", [True, False], ids=["before", "after"])
+def test_config_option_is_read_before_or_after_the_command(
+    ws: Workspace, config_first: bool
+) -> None:
+    ws.write_config([{"name": "Listed", "url": "http://127.0.0.1:9/listed.xml"}])
+
+    run = ws.run("feeds", config_first=config_first)
+
+    assert_ok(run)
+    assert "Listed" in run.stdout
+    assert ws.database.exists()
+
+
+def test_atom_to_stdout_prints_the_atom_document(loopback: LoopbackServer, ws: Workspace) -> None:
+    ws.write_config([good_feed(loopback)])
+    assert_ok(ws.fetch())
+
+    run = ws.run("atom", "-o", "-")
+
+    assert_ok(run)
+    root = ET.fromstring(run.stdout)
+    assert root.tag == f"{ATOM}feed"
+    titles = sorted(e.findtext(f"{ATOM}title") or "" for e in root.iter(f"{ATOM}entry"))
+    assert titles == ["Good news one", "Good news two"]
+    assert run.stdout == ws.atom_path.read_text(encoding="utf-8")
