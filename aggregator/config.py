@@ -27,6 +27,7 @@ FILTER_FIELDS = ("title", "content", "author", "link", "category")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +285,7 @@ class _Reader:
             per_host=g("per_host", _positive_int, d.per_host),
             timeout=g("timeout", _positive_duration, d.timeout),
             max_bytes=g("max_bytes", _positive_int, d.max_bytes),
-            user_agent=g("user_agent", _string, d.user_agent),
+            user_agent=g("user_agent", _one_line, d.user_agent),
             max_redirects=g("max_redirects", _non_negative_int, d.max_redirects),
             max_retry_wait=g("max_retry_wait", parse_duration, d.max_retry_wait),
             retries=g("retries", _non_negative_int, d.retries),
@@ -355,7 +356,7 @@ class _Reader:
             content_selector=g("content_selector", _string, None),
             remove_selectors=g("remove_selectors", _strings, ()),
             headers=g("headers", _headers, ()),
-            user_agent=g("user_agent", _string, None),
+            user_agent=g("user_agent", _one_line, None),
             timeout=g("timeout", _positive_duration, None),
             backlog=g("backlog", _non_negative_int, None),
             include=g("include", _rules, ()),
@@ -431,6 +432,9 @@ def _headers(value: object) -> tuple[tuple[str, str], ...]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise TypeError("a table of string values")
+    for name in value:
+        if not _TOKEN.fullmatch(name):
+            raise ValueError(f"HTTP header names (letters, digits, -), not {name!r}")
     return tuple((k, _one_line(v)) for k, v in value.items())
 
 

@@ -49,6 +49,8 @@ class Daemon:
         store = await open_store(self.config.storage.database)
         try:
             store.lock_daemon()
+            # Holding the lock, no other daemon runs: leases a killed one left behind are stale.
+            await store.release([s.id for s in await store.feed_states()])
             return await self._serve(store)
         finally:
             await store.close()

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -22,15 +24,15 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from . import digest as digest_module
 from .config import Config, FeedConfig
+from .digest import Digest, digest_document
 from .errors import AggregatorError, DeferredError, FetchError, ParseError
 from .fetch import Fetcher
 from .fetch.client import body_digest
-from .models import Article, FeedState, FeedUpdate, FetchResult, Outcome, PassSummary
-from .normalize import normalize_feed
-from .parse import parse_document
-from .publish import publish
-from .schedule import Signals, document_hint, next_check, typical_gap
+from .models import FeedState, FeedUpdate, FetchResult, Outcome, PassSummary
+from .publish import BackgroundPublisher, publish
+from .schedule import Signals, next_check
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -53,25 +55,6 @@ class FeedOutcome:
     seconds: float = 0.0
     next_check_at: datetime | None = None
     schedule_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    """What the worker process returns for one document."""
-
-    articles: list[Article]
-    document_hint: float | None  # seconds asked by <ttl> / sy:update*
-    entry_gap: float | None  # typical seconds between entries
-
-
-def parse_and_normalize(
-    body: bytes, url: str, content_type: str, feed: FeedConfig, now: datetime
-) -> Digest:
-    """The CPU-bound part, run in a worker process: bytes -> articles and rhythm."""
-    parsed = parse_document(body, url, content_type)
-    articles = normalize_feed(parsed, feed, url, now)
-    dates = [a.published for a in articles if a.published is not None]
-    return Digest(articles, document_hint(parsed.hints), typical_gap(dates))
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +190,18 @@ def _log_outcome(o: FeedOutcome) -> None:
 
 
 def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C and SIGTERM to the main process, which shuts the pool down."""
+    """Workers leave Ctrl-C and SIGTERM to the main process, which shuts the pool down; when
+    the main process dies without doing so (SIGKILL), they exit instead of lingering."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        pass  # TEMP threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
 
 
 class ParserPool:
@@ -222,7 +214,7 @@ class ParserPool:
     def _pool(self) -> Executor:
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
+            context.set_forkserver_preload([digest_module.__name__])
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_ignore_interrupts
             )
@@ -234,7 +226,7 @@ class ParserPool:
         try:
             return await loop.run_in_executor(
                 self._pool(),
-                parse_and_normalize,
+                digest_document,
                 result.body,
                 result.url,
                 result.content_type,
@@ -272,6 +264,7 @@ async def run_pass(
     for feed in feeds:
         queue.put_nowait(feed)
 
+    publisher = BackgroundPublisher(store, config.output)
     with ParserPool() as parser:
         async with Fetcher(config.fetch) as fetcher:
             pipeline = Pipeline(config, store, fetcher, parser, clock)
@@ -281,11 +274,16 @@ async def run_pass(
                     feed = queue.get_nowait()
                     outcome = await _guarded(pipeline, feed, states[feed.name])
                     _add(summary, outcome)
+                    if outcome.counts.get(Outcome.NEW) or outcome.counts.get(Outcome.UPDATED):
+                        publisher.notify()
                     if on_feed_done:
                         on_feed_done(outcome)
 
             workers = min(config.fetch.concurrency, max(1, len(feeds)))
-            await asyncio.gather(*(worker() for _ in range(workers)))
+            try:
+                await asyncio.gather(*(worker() for _ in range(workers)))
+            finally:
+                await publisher.close()
     await publish(store, config.output)
     summary.seconds = time.monotonic() - started
     return summary

@@ -4,6 +4,7 @@ atomically and only when its bytes differ. Used by ``fetch``, the daemon and ``r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -43,7 +44,8 @@ async def publish_posts(store: Store, output: OutputConfig, repair: bool = False
             a.post_path: render_post(a, output.placeholder_image, output.leading_blank_line)
             for a in batch
         }
-        written += write_files(output.posts_dir, texts)
+        # File I/O in a thread: the event loop keeps fetching while posts are written.
+        written += await asyncio.to_thread(write_files, output.posts_dir, texts)
         await store.mark_rendered([(a.id, a.content_hash) for a in batch])
     return written
 
@@ -53,6 +55,32 @@ async def publish_atom(store: Store, output: OutputConfig) -> bool:
     feed_id = output.atom_id or await store.atom_id()
     text = render_atom(articles, title=output.atom_title, feed_id=feed_id)
     return write_file(output.atom_path, text)
+
+
+class BackgroundPublisher:
+    """Writes pending posts while a pass goes on, so the files do not wait for the last feed.
+    ``notify()`` after a feed stored something; ``close()`` drains what is left."""
+
+    def __init__(self, store: Store, output: OutputConfig) -> None:
+        self._store = store
+        self._output = output
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._run(), name="publisher")
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while not self._closing:
+            await self._wake.wait()
+            self._wake.clear()
+            await publish_posts(self._store, self._output)
 
 
 async def _requeue_missing_posts(store: Store, output: OutputConfig) -> None:

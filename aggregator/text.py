@@ -14,7 +14,9 @@ def clean_line(text: str) -> str:
     """One line of text: line breaks and tabs become a space; control and format characters
     (BOM, zero-width, bidi controls) and U+2028/2029 are removed; outer space stripped."""
     text = _LINE_BREAKS.sub(" ", text)
-    return "".join(c for c in text if _keep_char(c)).strip()
+    if not text.isprintable():  # rare: only then look at each character
+        text = "".join(c for c in text if _keep_char(c))
+    return text.strip()
 
 
 def clean_text(text: str) -> str:

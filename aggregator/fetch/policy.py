@@ -18,7 +18,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²": str.isdigit takes any Unicode digit
         return float(value)
     try:
         when = parsedate_to_datetime(value)

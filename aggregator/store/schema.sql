@@ -55,6 +55,8 @@ CREATE INDEX articles_canonical_url ON articles (canonical_url) WHERE canonical_
 CREATE INDEX articles_fingerprint ON articles (fingerprint) WHERE fingerprint != '';
 CREATE INDEX articles_sort ON articles (coalesce(published, first_seen));
 CREATE INDEX articles_feed ON articles (feed_id);
+-- Posts to (re)write: queries must repeat this WHERE term exactly to use the index.
+CREATE INDEX articles_pending ON articles (id) WHERE rendered_hash IS NOT content_hash;
 
 -- Every entry key a feed has shown, and the article it maps to (its own, or a duplicate's
 -- original). Keys outlive their articles' retention so that old entries never return as new.

@@ -179,10 +179,8 @@ class SqliteStore:
     async def save(self, update: FeedUpdate, articles: Sequence[Article]) -> list[Decision]:
         async with self._write_lock, self._errors("save feed results"), self._transaction():
             decisions = decide(articles, await self._known(update.feed_id, articles))
-            counts = {o: 0 for o in Outcome}
-            for d in decisions:
-                counts[d.outcome] += 1
-                await self._write_decision(update, d)
+            counts = Counter(d.outcome for d in decisions)
+            await self._write_decisions(update, decisions)
             await self._update_feed(update)
             await self._db.execute(
                 "INSERT INTO fetch_log (feed_id, at, status, http_status, error, new, updated,"
@@ -241,18 +239,46 @@ class SqliteStore:
                 found.setdefault(r[0], []).append(Match(r[1], r[2], r[3], r[4], r[5]))
         return found
 
-    async def _write_decision(self, update: FeedUpdate, d: Decision) -> None:
-        a, now = d.article, to_text(update.now)
-        if d.outcome is Outcome.NEW:
-            await self._insert_article(update, a)
-        elif d.outcome is Outcome.UPDATED:
-            await self._db.execute(
-                """
-                UPDATE articles SET canonical_url = ?, fingerprint = ?, content_hash = ?,
-                    link = ?, title = ?, author = ?, content = ?, image = ?, published = ?,
-                    updated = ?, changed_at = ?
-                WHERE id = ?
-                """,
+    async def _write_decisions(self, update: FeedUpdate, decisions: Sequence[Decision]) -> None:
+        now = to_text(update.now)
+        new = [d.article for d in decisions if d.outcome is Outcome.NEW]
+        names = await self._post_names(new)
+        await self._db.executemany(
+            """
+            INSERT INTO articles (id, feed_id, canonical_url, fingerprint, content_hash, link,
+                title, author, content, image, published, updated, first_seen, changed_at,
+                post_path)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                (
+                    a.id,
+                    update.feed_id,
+                    a.canonical_url,
+                    a.fingerprint,
+                    a.content_hash,
+                    a.link,
+                    a.title,
+                    a.author,
+                    a.content,
+                    a.image,
+                    to_text(a.published),
+                    to_text(a.updated),
+                    now,
+                    now,
+                    names[a.id],
+                )
+                for a in new
+            ],
+        )
+        await self._db.executemany(
+            """
+            UPDATE articles SET canonical_url = ?, fingerprint = ?, content_hash = ?, link = ?,
+                title = ?, author = ?, content = ?, image = ?, published = ?, updated = ?,
+                changed_at = ?
+            WHERE id = ?
+            """,
+            [
                 (
                     a.canonical_url,
                     a.fingerprint,
@@ -266,45 +292,34 @@ class SqliteStore:
                     to_text(a.updated),
                     now,
                     d.target,
-                ),
-            )
-        if d.new_key:
-            await self._db.execute(
-                "INSERT OR IGNORE INTO entries (feed_id, entry_key, article_id, first_seen)"
-                " VALUES (?, ?, ?, ?)",
-                (update.feed_id, a.entry_key, d.target, now),
-            )
+                )
+                for d in decisions
+                if d.outcome is Outcome.UPDATED and (a := d.article)
+            ],
+        )
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO entries (feed_id, entry_key, article_id, first_seen)"
+            " VALUES (?, ?, ?, ?)",
+            [(update.feed_id, d.article.entry_key, d.target, now) for d in decisions if d.new_key],
+        )
 
-    async def _insert_article(self, update: FeedUpdate, a: Article) -> None:
-        values = [
-            a.id,
-            update.feed_id,
-            a.canonical_url,
-            a.fingerprint,
-            a.content_hash,
-            a.link,
-            a.title,
-            a.author,
-            a.content,
-            a.image,
-            to_text(a.published),
-            to_text(a.updated),
-            to_text(update.now),
-            to_text(update.now),
-            a.post_name,
-        ]
-        sql = """
-            INSERT INTO articles (id, feed_id, canonical_url, fingerprint, content_hash, link,
-                title, author, content, image, published, updated, first_seen, changed_at,
-                post_path)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
-        try:
-            await self._db.execute(sql, values)
-        except sqlite3.IntegrityError:
-            # Two articles whose date, slug and 8-hex id prefix all collide: use the whole id.
-            values[-1] = a.post_name.removesuffix(".md") + "-" + a.id.replace("-", "") + ".md"
-            await self._db.execute(sql, values)
+    async def _post_names(self, articles: Sequence[Article]) -> dict[str, str]:
+        """Each new article's post file name. The rare clash (same date, slug and 8-hex id
+        prefix as a stored article or one in this batch) gets the whole id instead."""
+        taken: set[str] = set()
+        for chunk in _chunks([a.post_name for a in articles]):
+            rows = await self._db.execute_fetchall(
+                f"SELECT post_path FROM articles WHERE post_path IN ({_marks(chunk)})", chunk
+            )
+            taken.update(r[0] for r in rows)
+        names = {}
+        for a in articles:
+            name = a.post_name
+            if name in taken:
+                name = name.removesuffix(".md") + "-" + a.id.replace("-", "") + ".md"
+            taken.add(name)
+            names[a.id] = name
+        return names
 
     async def _update_feed(self, u: FeedUpdate) -> None:
         await self._db.execute(

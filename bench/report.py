@@ -1,0 +1,100 @@
+"""docs/benchmarks.md (tables, ratios, targets) and docs/benchmarks.png (chart)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def _table(rows: Sequence[Any]) -> list[str]:
+    out = ["| system | run | wall s | feeds/s | articles/s | CPU s | peak RSS MB |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r.system} | {r.run} | {r.m.wall:.2f} | {r.feeds_per_s:.0f} | "
+                   f"{r.articles_per_s:.0f} | {r.m.cpu:.1f} | {r.m.peak_rss_mb:.0f} |")
+    return out
+
+
+def _find(rows: Sequence[Any], system: str, run: str) -> Any:
+    return next(r for r in rows if r.system.startswith(system) and r.run == run)
+
+
+def write_report(out: Path, rows: Sequence[Any], scale_rows: Sequence[Any], info: dict[str, int],
+                 server: str, workers: int, env: str) -> None:
+    agg = {run: _find(rows, "aggregator", run) for run in ("pass 1", "pass 2", "pass 3")}
+    rdr = {run: _find(rows, "reader", run) for run in ("pass 1", "pass 2", "pass 3")}
+    floor = _find(rows, "floor: feedparser", "gen 1")
+    vs_reader = agg["pass 1"].feeds_per_s / rdr["pass 1"].feeds_per_s
+    vs_floor = agg["pass 1"].m.wall / floor.m.wall
+    pass2_speedup = agg["pass 1"].m.wall / agg["pass 2"].m.wall
+    rss_2000 = next((r.m.peak_rss_mb for r in scale_rows if r.feeds == 2000 and r.run == "pass 1"),
+                    agg["pass 1"].m.peak_rss_mb if agg["pass 1"].feeds == 2000 else None)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Reproduce with `bench/run.sh` (or `python -m bench`); numbers below are from one",
+        "invocation, side by side, so their ratios are comparable even on a noisy machine.",
+        "",
+        f"- Corpus: {info['feeds']} feeds × 20 items (RSS 2.0, Atom, RDF in turn; 1–6 KB HTML "
+        f"bodies, Chinese and English, images and links), {info['syndicated']} articles "
+        f"syndicated across feeds under other guids; generation 2: {info['changed_in_gen2']} "
+        "feeds gained 3 items, the rest byte-identical.",
+        f"- Server: {server} on 127.0.0.1 (ETag, Last-Modified, gzip). Environment: {env}.",
+        "- Pass 1: everything new, fresh data folder; pass 2: nothing changed; pass 3: "
+        "generation 2. Peak RSS is the sum over the process tree (main + workers).",
+        f"- reader: `update_feeds(workers={workers})`, the best of 1, 4, 16 on a 200-feed sample.",
+        "- aggregator: `aggregator fetch`, concurrency 32, per_host 32 (one host serves all).",
+        "",
+        *_table(rows),
+        "",
+        "## Targets (ratios from this run)",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        f"| pass 1 ≥ 3× reader's feeds/s | {vs_reader:.1f}× | {'yes' if vs_reader >= 3 else 'no'} |",
+        f"| pass 1 within 1.5× of the 2-process feedparser floor | {vs_floor:.2f}× the floor's "
+        f"time | {'yes' if vs_floor <= 1.5 else 'no'} |",
+        f"| pass 2 ≥ 20× faster than pass 1 | {pass2_speedup:.0f}× | "
+        f"{'yes' if pass2_speedup >= 20 else 'no'} |",
+    ]
+    if rss_2000 is not None:
+        lines.append(f"| peak RSS ≤ 150 MB at N = 2000 | {rss_2000:.0f} MB | "
+                     f"{'yes' if rss_2000 <= 150 else 'no'} |")
+    if scale_rows:
+        lines += ["", "## Scaling (aggregator)", "", *_table(scale_rows)]
+    lines += ["", "![pass wall time and peak memory](benchmarks.png)", ""]
+    (out / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
+    _chart(out / "benchmarks.png", agg, rdr, floor, scale_rows)
+
+
+def _chart(path: Path, agg: dict[str, Any], rdr: dict[str, Any], floor: Any,
+           scale_rows: Sequence[Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    runs = list(agg)
+    x = range(len(runs))
+    axes[0].bar([i - 0.2 for i in x], [agg[r].m.wall for r in runs], 0.4, label="aggregator")
+    axes[0].bar([i + 0.2 for i in x], [rdr[r].m.wall for r in runs], 0.4, label="reader")
+    axes[0].axhline(floor.m.wall, color="gray", linestyle="--", label="feedparser floor (2 proc)")
+    axes[0].set_xticks(list(x), runs)
+    axes[0].set_ylabel("wall seconds")
+    axes[0].set_title(f"{agg['pass 1'].feeds} feeds")
+    axes[0].legend()
+    first = [r for r in scale_rows if r.run == "pass 1"]
+    if first:
+        ax = axes[1]
+        ax.plot([r.feeds for r in first], [r.m.wall for r in first], marker="o", label="wall s")
+        ax.set_xlabel("feeds (N)")
+        ax.set_ylabel("pass 1 wall seconds")
+        twin = ax.twinx()
+        twin.plot([r.feeds for r in first], [r.m.peak_rss_mb for r in first], marker="s",
+                  color="tab:red", label="peak RSS MB")
+        twin.set_ylabel("peak RSS MB")
+        ax.set_title("scaling (pass 1)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
