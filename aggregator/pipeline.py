@@ -24,7 +24,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from . import digest as digest_module
 from .config import Config, FeedConfig
 from .digest import Digest, digest_document
 from .errors import AggregatorError, DeferredError, FetchError, ParseError
@@ -213,8 +212,9 @@ class ParserPool:
 
     def _pool(self) -> Executor:
         if self._executor is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([digest_module.__name__])
+            # spawn: fresh, small workers that import only the pure steps (a forkserver would
+            # cost one more resident process; fork would copy a threaded event loop).
+            context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_ignore_interrupts
             )
