@@ -52,7 +52,7 @@ CREATE TABLE articles (
     post_path TEXT NOT NULL UNIQUE
 );
 CREATE INDEX articles_canonical_url ON articles (canonical_url) WHERE canonical_url IS NOT NULL;
-CREATE INDEX articles_fingerprint ON articles (fingerprint) WHERE fingerprint != '';
+CREATE INDEX articles_fingerprint ON articles (fingerprint);
 CREATE INDEX articles_sort ON articles (coalesce(published, first_seen));
 CREATE INDEX articles_feed ON articles (feed_id);
 -- Posts to (re)write: queries must repeat this WHERE term exactly to use the index.
