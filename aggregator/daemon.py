@@ -2,7 +2,8 @@
 into a bounded pool running the same per-feed pipeline as ``aggregator fetch``.
 
 Jobs: tick (claim due feeds), publish (pending posts every tick; retention and the Atom
-document at most every atom_every), maintenance (hourly: WAL checkpoint, PRAGMA optimize).
+document at most every atom_every), maintenance (hourly: missing posts re-created, WAL
+checkpoint, PRAGMA optimize).
 SIGTERM/SIGINT stop claiming and let in-flight feeds finish within [daemon] grace; a second
 signal exits at once. SIGHUP reloads config.toml.
 """
@@ -58,6 +59,8 @@ class Daemon:
     async def _serve(self, store: Store) -> int:
         self.store = store
         await self._sync_feeds(self.config, previous=None)
+        # What a killed run left: temp files, posts not yet written or deleted by hand.
+        await publish(store, self.config.output)
         health = await self._start_health()
         with ParserPool() as parser:
             async with Fetcher(self.config.fetch) as fetcher:
@@ -169,6 +172,7 @@ class Daemon:
             log.info("retention removed articles=%d keep_days=%d", len(expired), keep_days)
 
     async def _maintain(self) -> None:
+        await publish_posts(self.store, self.config.output, repair=True)
         await self.store.maintain()
 
     # -- lifecycle -------------------------------------------------------------------------

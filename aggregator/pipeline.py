@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from .config import Config, FeedConfig
 from .digest import Digest, digest_document
@@ -40,7 +40,7 @@ Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return datetime.now(UTC)
 
 
 @dataclass(slots=True)
@@ -133,11 +133,13 @@ class Pipeline:
             retry_after=attempt.retry_after,
             failures=failures,
         )
-        # The clock and the store keep whole seconds. A Retry-After counts from the reply: start
-        # at the end of the clock's current second, and round up, so as never to come back early.
-        start = self.clock() + timedelta(seconds=1) if attempt.retry_after is not None else now
+        # From now, after the reply: a Retry-After counts from when it was received.
         plan = next_check(
-            start, self.config.schedule, signals, interval=feed.interval, adaptive=feed.adaptive
+            self.clock(),
+            self.config.schedule,
+            signals,
+            interval=feed.interval,
+            adaptive=feed.adaptive,
         )
         fresh = attempt.status == "ok" and result is not None and result.body is not None
         return FeedUpdate(
@@ -150,7 +152,7 @@ class Pipeline:
             etag=result.etag if result else None,
             last_modified=result.last_modified if result else None,
             body_hash=body_digest(result.body) if fresh and result and result.body else None,
-            next_check_at=_whole_second_up(plan.at),
+            next_check_at=plan.at,
             check_interval=plan.interval,
             schedule_reason=plan.reason,
             entry_gap=digest.entry_gap if digest else None,
@@ -164,12 +166,6 @@ class Pipeline:
             return "gone"
         limit = self.config.schedule.max_failures
         return "failures" if limit and failures >= limit else None
-
-
-def _whole_second_up(at: datetime) -> datetime:
-    """The store keeps whole seconds and would cut the fraction: round up instead."""
-    whole = at.replace(microsecond=0)
-    return whole + timedelta(seconds=1) if whole < at else whole
 
 
 def _log_outcome(o: FeedOutcome) -> None:

@@ -54,7 +54,8 @@ _ARTICLE_COLUMNS = """
 
 
 def to_text(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
+    # One fixed width (milliseconds), so that times compare correctly as text in SQL.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds") if value else None
 
 
 def from_text(value: str | None) -> datetime | None:
