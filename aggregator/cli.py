@@ -17,7 +17,6 @@ from typing import Any
 
 from . import __version__
 from .config import Config, default_config_path, load_config
-from .daemon import Daemon
 from .errors import AggregatorError, ConfigError, OutputError, StoreError
 from .models import FeedState, PassSummary
 from .output import write_file
@@ -273,6 +272,8 @@ def _duration(seconds: float) -> str:
 
 
 async def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from .daemon import Daemon  # APScheduler and the health server load only for the daemon
+
     return await Daemon(config).run()
 
 

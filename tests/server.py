@@ -39,6 +39,7 @@ class Request:
     path: str
     headers: Mapping[str, str]  # names lower-cased
     at: float  # time.monotonic() when it arrived
+    peer: tuple[str, int] = ("", 0)  # the client's address: one per TCP connection
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -104,9 +105,14 @@ class LoopbackServer:
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                reply = server._respond(Request("GET", self.path, headers, time.monotonic()))
+                request = Request(
+                    "GET", self.path, headers, time.monotonic(), tuple(self.client_address)
+                )
+                reply = server._respond(request)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -26,6 +27,9 @@ from server import (
     serve_fixture_feeds,
     status,
 )
+
+from aggregator.config import FeedConfig, FetchConfig
+from aggregator.fetch import Fetcher
 
 pytestmark = pytest.mark.slow
 
@@ -554,3 +558,21 @@ def test_atom_to_stdout_prints_the_atom_document(loopback: LoopbackServer, ws: W
     titles = sorted(e.findtext(f"{ATOM}title") or "" for e in root.iter(f"{ATOM}entry"))
     assert titles == ["Good news one", "Good news two"]
     assert run.stdout == ws.atom_path.read_text(encoding="utf-8")
+
+
+def test_conditional_gets_reuse_connections() -> None:
+    """A 304 has no body; unless it is read, httpcore drops the connection after each one."""
+    body = (FEEDS_DIR / "rss2.xml").read_bytes()
+    feed = FeedConfig(name="x", url="x")
+
+    async def fetch_many(url: str) -> list[int]:
+        async with Fetcher(FetchConfig(concurrency=1, per_host=1)) as fetcher:
+            first = await fetcher.fetch_feed(url, feed)
+            return [(await fetcher.fetch_feed(url, feed, first.etag)).status for _ in range(10)]
+
+    with running_server() as server:
+        server.routes["/feed.xml"] = FeedResource(body)
+        statuses = asyncio.run(fetch_many(server.url("/feed.xml")))
+        peers = {r.peer for r in server.requests}
+    assert statuses == [304] * 10
+    assert len(peers) == 1

@@ -142,6 +142,9 @@ class Fetcher:
             final_url = str(response.url)
             moved = is_permanent_move([r.status_code for r in response.history])
             if status == 304:
+                # A 304 has no body, but httpcore only pools a connection whose body was read:
+                # without this every conditional GET would open a new connection.
+                await response.aread()
                 return self._result(response, final_url, None, moved)
             if status >= 400 or status < 200 or status == 204:
                 retry_after = (

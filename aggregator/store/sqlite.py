@@ -243,8 +243,8 @@ class SqliteStore:
     async def _write_decisions(self, update: FeedUpdate, decisions: Sequence[Decision]) -> None:
         now = to_text(update.now)
         new = [d.article for d in decisions if d.outcome is Outcome.NEW]
-        names = await self._post_names(new)
-        await self._db.executemany(
+        names = await self._post_names(new) if new else {}
+        await self._many(
             """
             INSERT INTO articles (id, feed_id, canonical_url, fingerprint, content_hash, link,
                 title, author, content, image, published, updated, first_seen, changed_at,
@@ -272,7 +272,7 @@ class SqliteStore:
                 for a in new
             ],
         )
-        await self._db.executemany(
+        await self._many(
             """
             UPDATE articles SET canonical_url = ?, fingerprint = ?, content_hash = ?, link = ?,
                 title = ?, author = ?, content = ?, image = ?, published = ?, updated = ?,
@@ -298,7 +298,7 @@ class SqliteStore:
                 if d.outcome is Outcome.UPDATED and (a := d.article)
             ],
         )
-        await self._db.executemany(
+        await self._many(
             "INSERT OR IGNORE INTO entries (feed_id, entry_key, article_id, first_seen)"
             " VALUES (?, ?, ?, ?)",
             [(update.feed_id, d.article.entry_key, d.target, now) for d in decisions if d.new_key],
@@ -399,7 +399,7 @@ class SqliteStore:
                 claimed.append(_feed_state(r))
                 if len(claimed) == limit:
                     break
-            await self._db.executemany(
+            await self._many(
                 "UPDATE feeds SET lease_until = ? WHERE id = ?",
                 [(until, f.id) for f in claimed],
             )
@@ -407,14 +407,14 @@ class SqliteStore:
 
     async def release(self, feed_ids: Sequence[int]) -> None:
         async with self._write_lock, self._errors("release leases"), self._transaction():
-            await self._db.executemany(
+            await self._many(
                 "UPDATE feeds SET lease_until = NULL WHERE id = ?", [(i,) for i in feed_ids]
             )
 
     async def schedule_feeds(self, when: Sequence[tuple[str, datetime]]) -> None:
         """Set next check times by feed name (first fetches spread out, changed intervals)."""
         async with self._write_lock, self._errors("schedule feeds"), self._transaction():
-            await self._db.executemany(
+            await self._many(
                 "UPDATE feeds SET next_check_at = ? WHERE name = ?",
                 [(to_text(at), name) for name, at in when],
             )
@@ -443,9 +443,7 @@ class SqliteStore:
         """Delete articles but keep their entry keys (tombstones): an entry still in its feed
         never comes back as new."""
         async with self._write_lock, self._errors("delete articles"), self._transaction():
-            await self._db.executemany(
-                "DELETE FROM articles WHERE id = ?", [(i,) for i in article_ids]
-            )
+            await self._many("DELETE FROM articles WHERE id = ?", [(i,) for i in article_ids])
 
     async def maintain(self, keep_log_days: int = 30, now: datetime | None = None) -> None:
         """Trim the fetch log, checkpoint the WAL, refresh the planner's statistics."""
@@ -490,7 +488,7 @@ class SqliteStore:
 
     async def mark_rendered(self, rendered: Sequence[tuple[str, str]]) -> None:
         async with self._write_lock, self._errors("mark rendered"), self._transaction():
-            await self._db.executemany(
+            await self._many(
                 "UPDATE articles SET rendered_hash = content_hash"
                 " WHERE id = ? AND content_hash = ?",
                 rendered,
@@ -498,7 +496,7 @@ class SqliteStore:
 
     async def mark_unrendered(self, article_ids: Sequence[str]) -> None:
         async with self._write_lock, self._errors("mark unrendered"), self._transaction():
-            await self._db.executemany(
+            await self._many(
                 "UPDATE articles SET rendered_hash = NULL WHERE id = ?",
                 [(i,) for i in article_ids],
             )
@@ -535,6 +533,11 @@ class SqliteStore:
             return from_text(await self._scalar("SELECT max(changed_at) FROM articles"))
 
     # -- plumbing -----------------------------------------------------------------------
+
+    async def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """executemany, skipped when there is nothing to write (each call is a thread hop)."""
+        if rows:
+            await self._db.executemany(sql, rows)
 
     async def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         async with self._db.execute(sql, params) as cursor:
