@@ -31,26 +31,28 @@ def write_files(folder: Path, files: Mapping[str, str]) -> list[str]:
             raise OutputError(str(folder / name), "unsafe file name")
     with _output_errors(folder):
         folder.mkdir(parents=True, exist_ok=True)
+        base = str(folder)  # plain strings: pathlib costs more than the syscalls here
+        encoded = {n: t.encode("utf-8") for n, t in files.items()}
         changed = {
-            n: t.encode("utf-8")
-            for n, t in files.items()
-            if _current_bytes(folder / n) != t.encode("utf-8")
+            n: data
+            for n, data in encoded.items()
+            if _current_bytes(os.path.join(base, n)) != data
         }
         if not changed:
             return []
-        temps: dict[str, Path] = {}
+        temps: dict[str, str] = {}
         try:
             for name, data in changed.items():
-                temps[name] = _write_temp(folder, name, data)
-            _flush_files(folder, temps.values())
+                temps[name] = _write_temp(base, name, data)
+            _flush_files(base, temps.values())
             for name, temp in temps.items():
-                os.replace(temp, folder / name)
+                os.replace(temp, os.path.join(base, name))
         except BaseException:
             for temp in temps.values():
                 with contextlib.suppress(OSError):
-                    temp.unlink()
+                    os.unlink(temp)
             raise
-        _fsync_dir(folder)
+        _fsync_dir(base)
     return sorted(changed)
 
 
@@ -85,15 +87,16 @@ def existing_names(folder: Path) -> set[str]:
         return set()
 
 
-def _current_bytes(path: Path) -> bytes | None:
+def _current_bytes(path: str) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as f:
+            return f.read()
     except (FileNotFoundError, IsADirectoryError):
         return None
 
 
-def _write_temp(folder: Path, name: str, data: bytes) -> Path:
-    temp = folder / f"{TEMP_PREFIX}{os.getpid()}-{name}"
+def _write_temp(folder: str, name: str, data: bytes) -> str:
+    temp = os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{name}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         view = memoryview(data)
@@ -104,7 +107,7 @@ def _write_temp(folder: Path, name: str, data: bytes) -> Path:
     return temp
 
 
-def _flush_files(folder: Path, paths: Iterable[Path]) -> None:
+def _flush_files(folder: str, paths: Iterable[str]) -> None:
     """Make the batch's data durable before it is renamed into place: one syncfs(2) of the
     folder's file system on Linux (one journal commit for the batch), else fsync per file."""
     fd = os.open(folder, os.O_RDONLY)
@@ -131,7 +134,7 @@ def _load_syncfs() -> Callable[[int], int] | None:
 _syncfs = _load_syncfs() if sys.platform.startswith("linux") else None
 
 
-def _fsync_dir(folder: Path) -> None:
+def _fsync_dir(folder: str | Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

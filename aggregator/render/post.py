@@ -62,10 +62,13 @@ def post_title(title: str) -> str:
 
 def post_body(html: str) -> str:
     """No blank lines (Markdown ends an HTML block there) and no template delimiters."""
-    lines = html.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    body = "\n".join(line for line in lines if line.strip())
-    for delimiter, escaped in _TEMPLATE_DELIMITERS.items():
-        body = body.replace(delimiter, escaped)
+    body = html
+    if "\n" in body or "\r" in body:
+        lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        body = "\n".join(line for line in lines if line.strip())
+    if "{" in body:
+        for delimiter, escaped in _TEMPLATE_DELIMITERS.items():
+            body = body.replace(delimiter, escaped)
     return body
 
 
