@@ -62,10 +62,11 @@ def post_title(title: str) -> str:
 
 def post_body(html: str) -> str:
     """No blank lines (Markdown ends an HTML block there) and no template delimiters."""
-    body = html
-    if "\n" in body or "\r" in body:
-        lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\n" in html or "\r" in html:
+        lines = html.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         body = "\n".join(line for line in lines if line.strip())
+    else:
+        body = html if html.strip() else ""
     if "{" in body:
         for delimiter, escaped in _TEMPLATE_DELIMITERS.items():
             body = body.replace(delimiter, escaped)
