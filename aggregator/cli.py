@@ -102,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[common], help="run the daemon")
     run.set_defaults(handler=cmd_run)
 
+    check = commands.add_parser(
+        "check", parents=[common], help="validate the config without fetching (exit 0 or 2)"
+    )
+    check.set_defaults(handler=cmd_check)
+
     enable = commands.add_parser(
         "enable", parents=[common], help="re-enable a feed disabled by failures or 410 Gone"
     )
@@ -275,6 +280,11 @@ async def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from .daemon import Daemon  # APScheduler and the health server load only for the daemon
 
     return await Daemon(config).run()
+
+
+async def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    print(f"{config.path}: ok ({len(config.feeds)} feeds)", file=sys.stderr)
+    return EXIT_OK
 
 
 async def cmd_enable(config: Config, args: argparse.Namespace) -> int:

@@ -576,3 +576,16 @@ def test_conditional_gets_reuse_connections() -> None:
         peers = {r.peer for r in server.requests}
     assert statuses == [304] * 10
     assert len(peers) == 1
+
+
+def test_check_validates_the_config_without_fetching(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    ws.write_config([{"name": "A", "url": "http://127.0.0.1:9/never.xml"}])
+    ok = ws.run("check")
+    assert ok.returncode == 0, ok.stderr
+    assert "1 feeds" in ok.stderr
+    assert not ws.database.exists()
+    ws.config_path.write_text(ws.config_path.read_text() + "\nbogus = 1\n", encoding="utf-8")
+    bad = ws.run("check")
+    assert bad.returncode == 2
+    assert "bogus" in bad.stderr and str(ws.config_path) in bad.stderr
