@@ -21,7 +21,7 @@ from .errors import AggregatorError, ConfigError, OutputError, StoreError
 from .models import FeedState, PassSummary
 from .output import write_file
 from .pipeline import FeedOutcome, run_pass
-from .publish import publish_atom
+from .publish import publish, publish_atom
 from .render import render_atom
 from .store import Store, open_store
 
@@ -101,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[common], help="run the daemon")
     run.set_defaults(handler=cmd_run)
+
+    render = commands.add_parser(
+        "render",
+        parents=[common],
+        help="rebuild every post, the Atom and the JSON Feed from the database (no fetching)",
+    )
+    render.set_defaults(handler=cmd_render)
 
     check = commands.add_parser(
         "check", parents=[common], help="validate the config without fetching (exit 0 or 2)"
@@ -280,6 +287,21 @@ async def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from .daemon import Daemon  # APScheduler and the health server load only for the daemon
 
     return await Daemon(config).run()
+
+
+async def cmd_render(config: Config, args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        await store.sync_feeds(config.feeds)
+        await store.mark_unrendered([article_id for article_id, _ in await store.post_paths()])
+        published = await publish(store, config.output)
+        print(
+            f"rendered: {len(published.posts)} posts rewritten"
+            f"{', feeds changed' if published.atom_changed else ''}",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+
+    return await _with_store(config, work)
 
 
 async def cmd_check(config: Config, args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from .health import HealthServer, Metrics
 from .models import FeedState
 from .output import remove_post_files
 from .pipeline import ParserPool, Pipeline, utcnow
-from .publish import publish, publish_atom, publish_posts
+from .publish import publish, publish_feeds, publish_posts
 from .store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class Daemon:
         if time.monotonic() - self._last_atom >= self.config.output.atom_every:
             self._last_atom = time.monotonic()
             await self._retention()
-            await publish_atom(self.store, self.config.output)
+            await publish_feeds(self.store, self.config.output)
 
     async def _retention(self) -> None:
         keep_days = self.config.storage.keep_days

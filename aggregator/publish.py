@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .config import OutputConfig
+from .models import StoredArticle
 from .output import existing_names, remove_temp_files, write_file, write_files
-from .render import render_atom, render_post
+from .render import render_atom, render_json_feed, render_post
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ class Published:
 async def publish(store: Store, output: OutputConfig) -> Published:
     """Everything that changed: pending and missing posts, then the Atom document."""
     posts = await publish_posts(store, output, repair=True)
-    atom_changed = await publish_atom(store, output)
+    atom_changed = await publish_feeds(store, output)
     if posts or atom_changed:
         log.info("published posts=%d atom_changed=%s", len(posts), atom_changed)
     return Published(posts, atom_changed)
@@ -50,11 +52,24 @@ async def publish_posts(store: Store, output: OutputConfig, repair: bool = False
     return written
 
 
-async def publish_atom(store: Store, output: OutputConfig) -> bool:
+async def publish_feeds(store: Store, output: OutputConfig) -> bool:
+    """The Atom document and, when configured, the JSON Feed; True if either changed."""
     articles = await store.newest(output.atom_limit)
+    changed = await publish_atom(store, output, articles)
+    if output.json_feed_path:
+        text = render_json_feed(articles, title=output.atom_title)
+        changed |= await asyncio.to_thread(write_file, output.json_feed_path, text)
+    return changed
+
+
+async def publish_atom(
+    store: Store, output: OutputConfig, articles: Sequence[StoredArticle] | None = None
+) -> bool:
+    if articles is None:
+        articles = await store.newest(output.atom_limit)
     feed_id = output.atom_id or await store.atom_id()
     text = render_atom(articles, title=output.atom_title, feed_id=feed_id)
-    return write_file(output.atom_path, text)
+    return await asyncio.to_thread(write_file, output.atom_path, text)
 
 
 class BackgroundPublisher:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -589,3 +590,46 @@ def test_check_validates_the_config_without_fetching(tmp_path: Path) -> None:
     bad = ws.run("check")
     assert bad.returncode == 2
     assert "bogus" in bad.stderr and str(ws.config_path) in bad.stderr
+
+
+def test_json_feed_carries_the_same_newest_articles_as_the_atom(tmp_path: Path) -> None:
+    with running_server() as server:
+        feeds = serve_fixture_feeds(server)
+        ws = Workspace(tmp_path)
+        json_path = tmp_path / "data" / "feed.json"
+        ws.write_config(feeds, output={"json_feed_path": str(json_path), "atom_limit": 5})
+        assert ws.fetch().returncode == 0
+    doc = json.loads(json_path.read_text(encoding="utf-8"))
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert isinstance(doc["title"], str) and doc["title"]
+    atom_ids = [
+        e.findtext(f"{ATOM}id") for e in ET.parse(ws.atom_path).getroot().iter(f"{ATOM}entry")
+    ]
+    assert [item["id"] for item in doc["items"]] == atom_ids
+    assert len(doc["items"]) == 5
+    for item in doc["items"]:
+        assert item["id"].startswith("urn:uuid:")
+        assert item["content_html"] and item["title"]
+        assert item["authors"][0]["name"]
+        datetime.fromisoformat(item["date_published"].replace("Z", "+00:00"))
+
+
+def test_render_rebuilds_a_wiped_output_folder_without_fetching(tmp_path: Path) -> None:
+    with running_server() as server:
+        feeds = serve_fixture_feeds(server)
+        ws = Workspace(tmp_path)
+        ws.write_config(feeds)
+        assert ws.fetch().returncode == 0
+        before, atom = ws.posts(), ws.atom_path.read_bytes()
+        requests = len(server.requests)
+        for path in ws.posts_dir.iterdir():
+            path.unlink()
+        ws.atom_path.unlink()
+        result = ws.run("render")
+        assert result.returncode == 0, result.stderr
+        assert len(server.requests) == requests  # nothing fetched
+    assert ws.posts() == before
+    assert ws.atom_path.read_bytes() == atom
+    stamps = ws.stamps()
+    assert ws.run("render").returncode == 0
+    assert ws.stamps() == stamps  # the same bytes are not rewritten

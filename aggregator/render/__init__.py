@@ -2,6 +2,7 @@
 
 from .atom import render_atom
 from .filename import post_filename
+from .jsonfeed import render_json_feed
 from .post import render_post
 
-__all__ = ["post_filename", "render_atom", "render_post"]
+__all__ = ["post_filename", "render_atom", "render_json_feed", "render_post"]
