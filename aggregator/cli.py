@@ -18,6 +18,7 @@ from typing import Any
 from . import __version__
 from .config import Config, default_config_path, load_config
 from .errors import AggregatorError, ConfigError, OutputError, StoreError
+from .hooks import run_on_change
 from .models import FeedState, PassSummary
 from .output import write_file
 from .pipeline import FeedOutcome, run_pass
@@ -293,12 +294,13 @@ async def cmd_render(config: Config, args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
         await store.mark_unrendered([article_id for article_id, _ in await store.post_paths()])
-        published = await publish(store, config.output)
+        changes = await publish(store, config.output)
         print(
-            f"rendered: {len(published.posts)} posts rewritten"
-            f"{', feeds changed' if published.atom_changed else ''}",
+            f"rendered: {len(changes.added)} posts re-created, {len(changes.updated)} rewritten"
+            f"{', feeds changed' if changes.feeds_changed else ''}",
             file=sys.stderr,
         )
+        await run_on_change(config.output, changes)
         return EXIT_OK
 
     return await _with_store(config, work)

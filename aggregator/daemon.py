@@ -25,10 +25,11 @@ from .config import Config, FeedConfig, load_config
 from .errors import AggregatorError
 from .fetch import Fetcher
 from .health import HealthServer, Metrics
+from .hooks import run_on_change
 from .models import FeedState
 from .output import remove_post_files
 from .pipeline import ParserPool, Pipeline, utcnow
-from .publish import publish, publish_feeds, publish_posts
+from .publish import Changes, publish, publish_feeds, publish_posts
 from .store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class Daemon:
         self._signals = 0
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._last_atom = 0.0
+        self._changes = Changes()
+        self._hook: asyncio.Task[int | None] | None = None
 
     async def run(self) -> int:
         store = await open_store(self.config.storage.database)
@@ -77,6 +80,8 @@ class Daemon:
                 scheduler.shutdown(wait=False)
                 await self._drain()
         await publish(store, self.config.output)
+        if self._hook is not None:  # a site build in progress gets the grace period too
+            await asyncio.wait([self._hook], timeout=self.config.daemon.grace)
         if health:
             await health.close()
         log.info("daemon stopped")
@@ -152,24 +157,30 @@ class Daemon:
             self._in_flight.pop(state.id, None)
 
     async def _publish(self) -> None:
-        """Pending posts every tick; retention and the Atom document at most every atom_every
-        (the Atom file is rewritten only when its bytes change)."""
-        await publish_posts(self.store, self.config.output)
-        if time.monotonic() - self._last_atom >= self.config.output.atom_every:
-            self._last_atom = time.monotonic()
-            await self._retention()
-            await publish_feeds(self.store, self.config.output)
+        """Pending posts every tick; retention, the Atom document and on_change at most every
+        atom_every (files are rewritten only when their bytes change)."""
+        self._changes.merge(await publish_posts(self.store, self.config.output))
+        if time.monotonic() - self._last_atom < self.config.output.atom_every:
+            return
+        self._last_atom = time.monotonic()
+        self._changes.removed += await self._retention()
+        self._changes.feeds_changed |= await publish_feeds(self.store, self.config.output)
+        if self._changes and (self._hook is None or self._hook.done()):
+            # In the background: a slow site build never holds up fetching.
+            changes, self._changes = self._changes, Changes()
+            self._hook = asyncio.create_task(run_on_change(self.config.output, changes))
 
-    async def _retention(self) -> None:
+    async def _retention(self) -> list[tuple[str, str]]:
         keep_days = self.config.storage.keep_days
         if keep_days <= 0:
-            return
+            return []
         expired = await self.store.expired_articles(utcnow() - timedelta(days=keep_days))
         if expired:
             # Files first: a crash in between leaves rows whose posts are re-created.
             remove_post_files(self.config.output.posts_dir, [name for _, name in expired])
             await self.store.delete_articles([article_id for article_id, _ in expired])
             log.info("retention removed articles=%d keep_days=%d", len(expired), keep_days)
+        return expired
 
     async def _maintain(self) -> None:
         await publish_posts(self.store, self.config.output, repair=True)

@@ -16,6 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import OutputError
@@ -24,22 +25,35 @@ TEMP_PREFIX = ".aggregator-tmp-"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
-def write_files(folder: Path, files: Mapping[str, str]) -> list[str]:
-    """Write ``{name: text}`` into ``folder`` atomically; returns the names actually changed."""
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The files a batch actually changed: new ones, and existing ones given new bytes."""
+
+    created: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.created or self.replaced)
+
+
+def write_files(folder: Path, files: Mapping[str, str]) -> Written:
+    """Write ``{name: text}`` into ``folder`` atomically; unchanged files are not touched."""
     for name in files:
         if not _SAFE_NAME.match(name) or name in (".", ".."):
             raise OutputError(str(folder / name), "unsafe file name")
     with _output_errors(folder):
         folder.mkdir(parents=True, exist_ok=True)
         base = str(folder)  # plain strings: pathlib costs more than the syscalls here
-        encoded = {n: t.encode("utf-8") for n, t in files.items()}
-        changed = {
-            n: data
-            for n, data in encoded.items()
-            if _current_bytes(os.path.join(base, n)) != data
-        }
+        changed: dict[str, bytes] = {}
+        created: list[str] = []
+        for name, text in files.items():
+            data, current = text.encode("utf-8"), _current_bytes(os.path.join(base, name))
+            if current != data:
+                changed[name] = data
+                if current is None:
+                    created.append(name)
         if not changed:
-            return []
+            return Written()
         temps: dict[str, str] = {}
         try:
             for name, data in changed.items():
@@ -53,7 +67,7 @@ def write_files(folder: Path, files: Mapping[str, str]) -> list[str]:
                     os.unlink(temp)
             raise
         _fsync_dir(base)
-    return sorted(changed)
+    return Written(sorted(created), sorted(set(changed) - set(created)))
 
 
 def write_file(path: Path, text: str) -> bool:

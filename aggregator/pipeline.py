@@ -29,6 +29,7 @@ from .digest import Digest, digest_document
 from .errors import AggregatorError, DeferredError, FetchError, ParseError
 from .fetch import Fetcher
 from .fetch.client import body_digest
+from .hooks import run_on_change
 from .models import FeedState, FeedUpdate, FetchResult, Outcome, PassSummary
 from .publish import BackgroundPublisher, publish
 from .schedule import Signals, next_check
@@ -229,6 +230,10 @@ class ParserPool:
                 feed,
                 now,
             )
+        except ParseError as e:
+            # concurrent.futures attaches the worker's traceback as the cause, which the
+            # message would then carry: the feed's error is the message alone.
+            raise ParseError(e.subject, e.message) from None
         except BrokenProcessPool:
             self.close()  # a worker died (killed, out of memory): start afresh next time
             raise ParseError(result.url, "the parser process died on this document") from None
@@ -280,7 +285,9 @@ async def run_pass(
                 await asyncio.gather(*(worker() for _ in range(workers)))
             finally:
                 await publisher.close()
-    await publish(store, config.output)
+    changes = publisher.changes
+    changes.merge(await publish(store, config.output))
+    await run_on_change(config.output, changes)
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .config import OutputConfig
 from .models import StoredArticle
@@ -20,36 +20,72 @@ log = logging.getLogger(__name__)
 BATCH = 500  # posts per fsync batch
 
 
-@dataclass(frozen=True, slots=True)
-class Published:
-    posts: list[str]
-    atom_changed: bool
+@dataclass(slots=True)
+class Changes:
+    """What publishing changed on disk: the manifest ``on_change`` commands get on stdin, so a
+    search index or a site can follow updates and deletions, not only additions."""
+
+    added: list[tuple[str, str]] = field(default_factory=list)  # (article id, post file)
+    updated: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    feeds_changed: bool = False  # the Atom document or the JSON Feed
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.feeds_changed)
+
+    def merge(self, other: Changes) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.removed += other.removed
+        self.feeds_changed |= other.feeds_changed
+
+    def manifest(self, output: OutputConfig) -> dict[str, object]:
+        def posts(refs: list[tuple[str, str]]) -> list[dict[str, str]]:
+            return [{"id": i, "path": str(output.posts_dir / name)} for i, name in refs]
+
+        return {
+            "posts_dir": str(output.posts_dir),
+            "added": posts(self.added),
+            "updated": posts(self.updated),
+            "removed": posts(self.removed),
+            "atom_path": str(output.atom_path),
+            "json_feed_path": str(output.json_feed_path) if output.json_feed_path else None,
+            "feeds_changed": self.feeds_changed,
+        }
 
 
-async def publish(store: Store, output: OutputConfig) -> Published:
-    """Everything that changed: pending and missing posts, then the Atom document."""
-    posts = await publish_posts(store, output, repair=True)
-    atom_changed = await publish_feeds(store, output)
-    if posts or atom_changed:
-        log.info("published posts=%d atom_changed=%s", len(posts), atom_changed)
-    return Published(posts, atom_changed)
+async def publish(store: Store, output: OutputConfig) -> Changes:
+    """Everything that changed: pending and missing posts, then the Atom and JSON Feed."""
+    changes = await publish_posts(store, output, repair=True)
+    changes.feeds_changed = await publish_feeds(store, output)
+    if changes:
+        log.info(
+            "published added=%d updated=%d feeds_changed=%s",
+            len(changes.added),
+            len(changes.updated),
+            changes.feeds_changed,
+        )
+    return changes
 
 
-async def publish_posts(store: Store, output: OutputConfig, repair: bool = False) -> list[str]:
+async def publish_posts(store: Store, output: OutputConfig, repair: bool = False) -> Changes:
     """Write pending posts in fsync batches; ``repair`` also re-queues missing files."""
     if repair:
         remove_temp_files(output.posts_dir)
         await _requeue_missing_posts(store, output)
-    written: list[str] = []
+    changes = Changes()
     while batch := await store.pending_posts(BATCH):
+        ids = {a.post_path: a.id for a in batch}
         texts = {
             a.post_path: render_post(a, output.placeholder_image, output.leading_blank_line)
             for a in batch
         }
         # File I/O in a thread: the event loop keeps fetching while posts are written.
-        written += await asyncio.to_thread(write_files, output.posts_dir, texts)
+        written = await asyncio.to_thread(write_files, output.posts_dir, texts)
         await store.mark_rendered([(a.id, a.content_hash) for a in batch])
-    return written
+        changes.added += [(ids[name], name) for name in written.created]
+        changes.updated += [(ids[name], name) for name in written.replaced]
+    return changes
 
 
 async def publish_feeds(store: Store, output: OutputConfig) -> bool:
@@ -79,6 +115,7 @@ class BackgroundPublisher:
     def __init__(self, store: Store, output: OutputConfig) -> None:
         self._store = store
         self._output = output
+        self.changes = Changes()
         self._wake = asyncio.Event()
         self._closing = False
         self._task = asyncio.create_task(self._run(), name="publisher")
@@ -95,7 +132,7 @@ class BackgroundPublisher:
         while not self._closing:
             await self._wake.wait()
             self._wake.clear()
-            await publish_posts(self._store, self._output)
+            self.changes.merge(await publish_posts(self._store, self._output))
 
 
 async def _requeue_missing_posts(store: Store, output: OutputConfig) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -633,3 +634,85 @@ def test_render_rebuilds_a_wiped_output_folder_without_fetching(tmp_path: Path) 
     stamps = ws.stamps()
     assert ws.run("render").returncode == 0
     assert ws.stamps() == stamps  # the same bytes are not rewritten
+
+
+HOOK = """
+import json, os, sys, time
+manifest = json.load(sys.stdin)
+log = os.path.join(os.environ.get("HOOK_DIR", "."), "calls.jsonl")
+with open(log, "a", encoding="utf-8") as f:
+    f.write(json.dumps({"cwd": os.getcwd(), "manifest": manifest}) + "\\n")
+print("hook saw", len(manifest["added"]), "added")
+if "fail" in sys.argv:
+    sys.exit(3)
+if "hang" in sys.argv:
+    time.sleep(60)
+"""
+
+
+def hook_calls(folder: Path) -> list[dict[str, object]]:
+    path = folder / "calls.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    script = tmp_path / "hook.py"
+    script.write_text(HOOK, encoding="utf-8")
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setenv("HOOK_DIR", str(site))
+    return script, site
+
+
+def test_on_change_gets_a_manifest_of_added_and_updated_posts(
+    tmp_path: Path, hook: tuple[Path, Path]
+) -> None:
+    script, site = hook
+    body = (FEEDS_DIR / "rss2.xml").read_bytes()
+    with running_server() as server:
+        resource = FeedResource(body, validators=False)
+        server.routes["/feed.xml"] = resource
+        ws = Workspace(tmp_path)
+        ws.write_config(
+            [{"name": "RSS", "url": server.url("/feed.xml")}],
+            output={"on_change": [sys.executable, str(script)], "on_change_cwd": str(site)},
+        )
+        assert ws.fetch().returncode == 0
+        [first] = hook_calls(site)
+        assert ws.fetch().returncode == 0  # nothing changed: the hook does not run
+        assert len(hook_calls(site)) == 1
+        resource.body = body.replace(b"RSS first story", b"RSS first story, revised")
+        assert ws.fetch().returncode == 0
+    calls = hook_calls(site)
+    assert len(calls) == 2
+    manifest = first["manifest"]
+    assert first["cwd"] == str(site)
+    rows = dict(ws.query("SELECT id, post_path FROM articles"))
+    assert {(p["id"], Path(p["path"]).name) for p in manifest["added"]} == set(rows.items())
+    assert all(Path(p["path"]).parent == ws.posts_dir for p in manifest["added"])
+    assert manifest["feeds_changed"] is True and manifest["removed"] == []
+    second = calls[1]["manifest"]
+    assert second["added"] == []
+    assert len(second["updated"]) == 1 and second["updated"][0]["id"] in rows
+
+
+@pytest.mark.parametrize("mode", ["fail", "hang"])
+def test_a_failing_or_hanging_on_change_never_fails_the_pass(
+    tmp_path: Path, hook: tuple[Path, Path], mode: str
+) -> None:
+    script, site = hook
+    with running_server() as server:
+        feeds = serve_fixture_feeds(server, FIXTURE_FEEDS[:1])
+        ws = Workspace(tmp_path)
+        ws.write_config(
+            feeds,
+            output={"on_change": [sys.executable, str(script), mode], "on_change_timeout": "1s"},
+        )
+        result = ws.run("--log-level", "info", "fetch", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert ws.posts()
+    assert len(hook_calls(site)) == 1
+    assert ("exited 3" if mode == "fail" else "timed out") in result.stderr
