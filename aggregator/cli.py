@@ -293,7 +293,7 @@ async def cmd_run(config: Config, args: argparse.Namespace) -> int:
 async def cmd_render(config: Config, args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
-        await store.mark_unrendered([article_id for article_id, _ in await store.post_paths()])
+        await store.mark_unrendered(None)
         changes = await publish(store, config.output)
         print(
             f"rendered: {len(changes.added)} posts re-created, {len(changes.updated)} rewritten"

@@ -27,6 +27,8 @@ _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=1)
 _NON_WORD = re.compile(r"[^\w]+")
 _WWW = re.compile(r"^(?:www\.)+")
+# Script and style elements, and tags with attributes (event handlers, javascript: URLs).
+_ACTIVE_TAG = re.compile(r"</?(?:script|style)\b[^>]*>?|<[A-Za-z][^\s/>]*[\s/][^>]*>?", re.I)
 
 
 def normalize_feed(
@@ -162,7 +164,14 @@ def clean_title(raw: str) -> str:
         raw = clean_text(visible_text(raw, separator=""))
     elif "&" in raw:
         raw = html.unescape(raw)
-    return clean_line(raw)
+    title = clean_line(raw)
+    # Decoding may reveal markup (a title escaped twice): a bare tag is text about HTML ("The
+    # <blink> tag") and stays; what a theme printing titles unescaped would run goes.
+    for _ in range(3):  # "<scr<script>ipt>" takes two rounds; needing more is an attack
+        if not _ACTIVE_TAG.search(title):
+            return title
+        title = clean_text(_ACTIVE_TAG.sub("", title))
+    return title.replace("<", "")
 
 
 def _image(entry: ParsedEntry) -> str | None:

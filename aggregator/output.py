@@ -15,7 +15,7 @@ import errno
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,11 +94,10 @@ def remove_post_files(folder: Path, names: list[str]) -> None:
             _fsync_dir(folder)
 
 
-def existing_names(folder: Path) -> set[str]:
-    try:
-        return set(os.listdir(folder))
-    except FileNotFoundError:
-        return set()
+def missing_files(folder: Path, named: Sequence[tuple[str, str]]) -> list[str]:
+    """The keys of ``(key, file name)`` pairs whose file is not in ``folder``."""
+    base = str(folder)
+    return [key for key, name in named if not os.path.exists(os.path.join(base, name))]
 
 
 def _current_bytes(path: str) -> bytes | None:
@@ -113,11 +112,18 @@ def _write_temp(folder: str, name: str, data: bytes) -> str:
     temp = os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{name}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    except BaseException:
+        # The caller only knows of temp files this returned: a write that failed (disk full)
+        # would otherwise leave its partial file behind.
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
     return temp
 
 

@@ -1,4 +1,4 @@
-"""Benchmarks, side by side in one run: ``python -m bench [--feeds 2000] [--scaling 500,2000,8000]``.
+"""Benchmarks side by side: ``python -m bench [--feeds 2000] [--scaling 500,2000,8000]``.
 
 Serves a generated corpus from nginx on 127.0.0.1 (a Python server if nginx is missing, said
 in the report) and runs, each in a fresh data folder: aggregator fetch and reader
@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .corpus import generate
+from .corpus import ITEMS, generate
 from .measure import Measurement, measure
 from .server import CorpusServer
 
@@ -45,6 +45,11 @@ class Row:
     @property
     def articles_per_s(self) -> float:
         return self.articles / self.m.wall if self.m.wall else 0.0
+
+
+def new_articles(run: str, n_articles: int) -> int:
+    """Articles new in a run: all in pass 1, none in pass 2, 3 per changed feed in pass 3."""
+    return {"pass 1": n_articles, "pass 2": 0}.get(run, round(n_articles / ITEMS / 5) * 3)
 
 
 def aggregator_config(folder: Path, urls: list[str]) -> Path:
@@ -73,7 +78,7 @@ def run_aggregator(work: Path, urls: list[str], server: CorpusServer, label: str
     for run, gen in (("pass 1", 1), ("pass 2", 1), ("pass 3", 2)):
         server.serve(gen)
         m = measure(cmd, ok_codes=(0,))
-        rows.append(Row("aggregator", run, len(urls), n_articles if run != "pass 2" else 0, m))
+        rows.append(Row("aggregator", run, len(urls), new_articles(run, n_articles), m))
     return rows
 
 
@@ -90,7 +95,7 @@ def run_reader(work: Path, urls: list[str], server: CorpusServer, workers: int,
         server.serve(gen)
         m = measure(cmd, cwd=ROOT)
         rows.append(Row(f"reader (workers={workers})", run, len(urls),
-                        n_articles if run != "pass 2" else 0, m))
+                        new_articles(run, n_articles), m))
     return rows
 
 
@@ -180,10 +185,10 @@ def main() -> None:
 
 
 def environment() -> str:
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip() \
+        if shutil.which("nginx") else "nginx missing"
     return (f"{platform.python_implementation()} {platform.python_version()}, "
-            f"{os.cpu_count()} cores, {platform.machine()}, "
-            f"nginx: {shutil.which('nginx') or 'missing'}; "
-            f"{subprocess.run([sys.executable, '-m', 'pip', '--version'], capture_output=True, text=True).stdout.split(' from')[0]}")
+            f"{os.cpu_count()} cores, {platform.machine()}, {nginx}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Wall seconds, CPU seconds and peak RSS of a command and every process it starts.
 
 Peak RSS is the peak of the *sum* over the process tree (main process plus worker processes),
-sampled every 20 ms from /proc; CPU is the last seen utime + stime of every process in it.
+sampled every 50 ms from /proc; CPU is the last seen utime + stime of every process in it.
 """
 
 from __future__ import annotations
@@ -27,26 +27,24 @@ class Measurement:
     stderr_tail: str
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    return children
+def _children(pid: int) -> list[int]:
+    """Direct children, from /proc/<pid>/task/*/children: cheap, unlike a walk of all of
+    /proc, which cost the sampler a third of a core."""
+    kids: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            kids += map(int, Path(f"/proc/{pid}/task/{task}/children").read_text().split())
+    except OSError:
+        pass
+    return kids
 
 
 def _tree(root: int) -> list[int]:
-    children, out, todo = _children_map(), [], [root]
+    out, todo = [], [root]
     while todo:
         pid = todo.pop()
         out.append(pid)
-        todo += children.get(pid, [])
+        todo += _children(pid)
     return out
 
 
@@ -82,7 +80,7 @@ def measure(cmd: Sequence[str], cwd: Path | None = None,
         if proc.poll() is not None:
             done.set()
         else:
-            time.sleep(0.02)
+            time.sleep(0.05)
     wall = time.monotonic() - started
     reader.join(timeout=5)
     tail = "".join(stderr)[-2000:]

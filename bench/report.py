@@ -52,7 +52,8 @@ def write_report(out: Path, rows: Sequence[Any], scale_rows: Sequence[Any], info
         "",
         "| target | measured | met |",
         "|---|---|---|",
-        f"| pass 1 ≥ 3× reader's feeds/s | {vs_reader:.1f}× | {'yes' if vs_reader >= 3 else 'no'} |",
+        f"| pass 1 ≥ 3× reader's feeds/s | {vs_reader:.1f}× | "
+        f"{'yes' if vs_reader >= 3 else 'no'} |",
         f"| pass 1 within 1.5× of the 2-process feedparser floor | {vs_floor:.2f}× the floor's "
         f"time | {'yes' if vs_floor <= 1.5 else 'no'} |",
         f"| pass 2 ≥ 20× faster than pass 1 | {pass2_speedup:.0f}× | "

@@ -50,9 +50,24 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # A reply written by hand instead (status line, headers, body), for servers that stall,
+    # drip or never end: called with the request handler and an event set when the server
+    # stops (so that no such reply outlives its test).
+    raw: Callable[[BaseHTTPRequestHandler, threading.Event], None] | None = None
 
 
 Handler = Callable[[Request], Reply]
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: when dozens of feeds connect at once, the
+    # kernel drops the SYNs beyond it and the client retries after 1 s, then 3 s.
+    request_queue_size = 256
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a timeout, a killed run) is what many tests want.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class LoopbackServer:
@@ -60,9 +75,10 @@ class LoopbackServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, Handler] = {}
+        self.stopping = threading.Event()
         self._requests: list[Request] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((HOST, 0), self._handler_class())
+        self._httpd = _Server((HOST, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -89,6 +105,7 @@ class LoopbackServer:
         self._thread.start()
 
     def stop(self) -> None:
+        self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -113,6 +130,10 @@ class LoopbackServer:
                     "GET", self.path, headers, time.monotonic(), tuple(self.client_address)
                 )
                 reply = server._respond(request)
+                if reply.raw is not None:
+                    self.close_connection = True
+                    reply.raw(self, server.stopping)
+                    return
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

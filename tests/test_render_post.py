@@ -166,9 +166,28 @@ def test_placeholder_number_is_stable_and_in_range(uid: object) -> None:
         ("<p>{% raw %}</p>", ["<p>&#123;% raw %}</p>  "]),
         ("<p>{# c #}</p>", ["<p>&#123;# c #}</p>  "]),
         ("<p>{{{%{#</p>", ["<p>&#123;&#123;&#123;%&#123;#</p>  "]),
+        (
+            "<pre>```js\nx\n````</pre>",
+            ["<pre>&#96;&#96;&#96;js", "x", "&#96;&#96;&#96;&#96;</pre>  "],
+        ),
+        (
+            "<pre>~~~\nx\n~~~</pre><p>~~ ``</p>",
+            ["<pre>&#126;&#126;&#126;", "x", "&#126;&#126;&#126;</pre><p>~~ ``</p>  "],
+        ),
         ("", ["  "]),
     ],
-    ids=["blank-line", "whitespace-lines", "cr", "braces", "tag", "comment", "mixed", "empty"],
+    ids=[
+        "blank-line",
+        "whitespace-lines",
+        "cr",
+        "braces",
+        "tag",
+        "comment",
+        "mixed",
+        "backtick-fence",
+        "tilde-fence",
+        "empty",
+    ],
 )
 def test_body(html: str, body: list[str]) -> None:
     _, lines = split_post(render_post(replace(ARTICLE, content=html), PLACEHOLDER))
@@ -250,11 +269,13 @@ def test_body_never_has_a_blank_line_or_template_delimiter(parts: list[str]) -> 
     _, lines = split_post(render_post(replace(ARTICLE, content=html), PLACEHOLDER))
     for line in lines[:-1]:
         assert line.strip(), lines
-    for delimiter in ("{{", "{%", "{#"):
+    for delimiter in ("{{", "{%", "{#", "```", "~~~"):
         assert delimiter not in "\n".join(lines)
     assert lines[-1].strip() or lines == ["  "]
 
     def visible(text: str) -> str:
-        return re.sub(r"\s", "", text).replace("&#123;", "{")
+        text = text.replace("&#123;", "{").replace("&#96;", "`").replace("&#126;", "~")
+        return re.sub(r"\s", "", text)
 
-    assert visible(post_body(html)) == visible(html)  # only whitespace lines and braces change
+    # Only whitespace lines change, and braces and fences become character references.
+    assert visible(post_body(html)) == visible(html)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser
 
 from .sanitize import absolute_url
+from .shape import text_of, too_complex
 
 _TINY = 2  # px: tracking pixels and spacers
 
@@ -14,6 +15,8 @@ def visible_text(html: str, separator: str = " ") -> str:
     text nodes: a space keeps block texts apart; "" keeps inline markup inside words whole."""
     if "<" not in html and "&" not in html:
         return html
+    if too_complex(html):
+        return text_of(html, separator)
     tree = LexborHTMLParser(html)
     for node in tree.css("script, style, template"):
         node.decompose()
@@ -23,7 +26,7 @@ def visible_text(html: str, separator: str = " ") -> str:
 
 def first_image(html: str, base_url: str) -> str | None:
     """The first <img> worth showing: absolute http(s), not a tracking pixel."""
-    if "<img" not in html.lower():
+    if "<img" not in html.lower() or too_complex(html):
         return None
     for img in LexborHTMLParser(html).css("img"):
         attrs = img.attributes

@@ -29,6 +29,8 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         doc = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ParseError(url, f"invalid JSON Feed: {e}") from None
+    except RecursionError:  # json recurses per nesting level: '[[[[...' is a few bytes each
+        raise ParseError(url, "invalid JSON Feed: nested too deeply") from None
     if not isinstance(doc, dict) or "jsonfeed.org/version/" not in _str(doc.get("version")):
         raise ParseError(url, "not a JSON Feed: no jsonfeed.org version")
     items = doc.get("items")
@@ -44,7 +46,7 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
 
 def _entry(item: dict[str, Any], home: str, feed_author: str | None) -> ParsedEntry:
     link = _str(item.get("url")) or _str(item.get("external_url"))
-    link = urljoin(home, link) if link else ""
+    link = _join(home, link) if link else ""
     content = _str(item.get("content_html"))
     if not content and (text := _str(item.get("content_text"))):
         content = html.escape(text, quote=False).replace("\n", "<br>")
@@ -63,8 +65,15 @@ def _entry(item: dict[str, Any], home: str, feed_author: str | None) -> ParsedEn
         base_url=link or home,
         published=from_rfc3339(item.get("date_published")),
         updated=from_rfc3339(item.get("date_modified")),
-        image_urls=tuple(urljoin(home, i) for i in images if i),
+        image_urls=tuple(_join(home, i) for i in images if i),
     )
+
+
+def _join(base: str, url: str) -> str:
+    try:
+        return urljoin(base, url)
+    except ValueError:  # "http://[oops": normalize resolves what it can and drops the rest
+        return url
 
 
 def _author(obj: dict[str, Any]) -> str | None:

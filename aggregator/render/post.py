@@ -20,6 +20,7 @@ HTML
 
 from __future__ import annotations
 
+import re
 import zlib
 from email.utils import format_datetime
 
@@ -31,6 +32,11 @@ PLACEHOLDER_COUNT = 10000
 
 # Hexo runs bodies through Nunjucks: neutralise its delimiters so the text reaches the page.
 _TEMPLATE_DELIMITERS = {"{{": "&#123;&#123;", "{%": "&#123;%", "{#": "&#123;#"}
+# Hexo's backtick_code_block filter runs before Markdown and turns a line opening with ``` or
+# ~~~ (even inside <pre>) into a highlighted block, dropping the fences: write such runs as
+# character references so the text reaches the page unchanged.
+_FENCES = re.compile(r"`{3,}|~{3,}")
+_FENCE_CHARACTER = {"`": "&#96;", "~": "&#126;"}
 
 
 def render_post(article: StoredArticle, placeholder: str, leading_blank_line: bool = True) -> str:
@@ -61,7 +67,8 @@ def post_title(title: str) -> str:
 
 
 def post_body(html: str) -> str:
-    """No blank lines (Markdown ends an HTML block there) and no template delimiters."""
+    """No blank lines (Markdown ends an HTML block there), no template delimiters and no code
+    fences (Hexo would act on both before Markdown)."""
     if "\n" in html or "\r" in html:
         lines = html.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         body = "\n".join(line for line in lines if line.strip())
@@ -70,7 +77,14 @@ def post_body(html: str) -> str:
     if "{" in body:
         for delimiter, escaped in _TEMPLATE_DELIMITERS.items():
             body = body.replace(delimiter, escaped)
+    if "```" in body or "~~~" in body:
+        body = _FENCES.sub(_escape_fence, body)
     return body
+
+
+def _escape_fence(match: re.Match[str]) -> str:
+    fence = match[0]
+    return _FENCE_CHARACTER[fence[0]] * len(fence)
 
 
 def placeholder_image(template: str, article_id: str) -> str:

@@ -32,10 +32,11 @@ class Store(Protocol):
     async def mark_rendered(self, rendered: Sequence[tuple[str, str]]) -> None:
         """(article id, content hash written) pairs; a newer change stays pending."""
 
-    async def post_paths(self) -> list[tuple[str, str]]:
-        """(article id, post file name) of every live article."""
+    async def post_paths(self, after: str = "", limit: int = 5000) -> list[tuple[str, str]]:
+        """(article id, post file name) of live articles, by id, one page after ``after``."""
 
-    async def mark_unrendered(self, article_ids: Sequence[str]) -> None: ...
+    async def mark_unrendered(self, article_ids: Sequence[str] | None) -> None:
+        """Queue posts to be written again (None: every article)."""
 
     async def newest(self, limit: int) -> list[StoredArticle]:
         """The newest articles by published date (first-seen when absent)."""

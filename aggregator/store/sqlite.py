@@ -494,16 +494,22 @@ class SqliteStore:
                 rendered,
             )
 
-    async def mark_unrendered(self, article_ids: Sequence[str]) -> None:
+    async def mark_unrendered(self, article_ids: Sequence[str] | None) -> None:
         async with self._write_lock, self._errors("mark unrendered"), self._transaction():
-            await self._many(
-                "UPDATE articles SET rendered_hash = NULL WHERE id = ?",
-                [(i,) for i in article_ids],
-            )
+            if article_ids is None:
+                await self._db.execute("UPDATE articles SET rendered_hash = NULL")
+            else:
+                await self._many(
+                    "UPDATE articles SET rendered_hash = NULL WHERE id = ?",
+                    [(i,) for i in article_ids],
+                )
 
-    async def post_paths(self) -> list[tuple[str, str]]:
+    async def post_paths(self, after: str = "", limit: int = 5000) -> list[tuple[str, str]]:
         async with self._errors("read post paths"):
-            rows = await self._db.execute_fetchall("SELECT id, post_path FROM articles")
+            rows = await self._db.execute_fetchall(
+                "SELECT id, post_path FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit),
+            )
         return [(r[0], r[1]) for r in rows]
 
     async def newest(self, limit: int) -> list[StoredArticle]:
@@ -550,7 +556,10 @@ class SqliteStore:
         try:
             yield
         except BaseException:
-            await self._db.execute("ROLLBACK")
+            # After some errors (disk full, I/O) SQLite has rolled back by itself: ROLLBACK
+            # then fails, and must not hide the error that ended the transaction.
+            with suppress(sqlite3.OperationalError):
+                await self._db.execute("ROLLBACK")
             raise
         await self._db.execute("COMMIT")
 

@@ -23,4 +23,6 @@ async def main(urls: list[str], concurrency: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(open(sys.argv[1], encoding="utf-8").read().split(), int(sys.argv[2])))
+    with open(sys.argv[1], encoding="utf-8") as f:
+        urls = f.read().split()
+    asyncio.run(main(urls, int(sys.argv[2])))
