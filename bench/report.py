@@ -64,7 +64,9 @@ def write_report(out: Path, rows: Sequence[Any], scale_rows: Sequence[Any], info
                      f"{'yes' if rss_2000 <= 150 else 'no'} |")
     if scale_rows:
         lines += ["", "## Scaling (aggregator)", "", *_table(scale_rows)]
-    lines += ["", "![pass wall time and peak memory](benchmarks.png)", ""]
+    lines += ["", "![pass wall time and peak memory](benchmarks.png)", "",
+              "What bounds each number, and what was changed to get here: "
+              "[performance.md](performance.md).", ""]
     (out / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
     _chart(out / "benchmarks.png", agg, rdr, floor, scale_rows)
 
