@@ -67,6 +67,7 @@ class _Attempt:
     retry_after: float | None = None
     result: FetchResult | None = None
     digest: Digest | None = None
+    body_hash: str | None = None  # of a fresh, parsed document: the next pass compares it
 
 
 class Pipeline:
@@ -113,13 +114,14 @@ class Pipeline:
             return _Attempt("deferred", e.status, str(e), retry_after=e.retry_after)
         except FetchError as e:
             return _Attempt("failed", e.status, str(e), retry_after=e.retry_after)
-        if result.body is None or body_digest(result.body) == state.body_hash:
+        body_hash = body_digest(result.body) if result.body is not None else None
+        if body_hash is None or body_hash == state.body_hash:
             return _Attempt("not_modified", result.status, result=result)
         try:
             digest = await self.parser.run(result, feed, now)
         except ParseError as e:
             return _Attempt("failed", result.status, str(e), result=result)
-        return _Attempt("ok", result.status, result=result, digest=digest)
+        return _Attempt("ok", result.status, result=result, digest=digest, body_hash=body_hash)
 
     def _update(
         self, feed: FeedConfig, state: FeedState, now: datetime, attempt: _Attempt
@@ -142,7 +144,6 @@ class Pipeline:
             interval=feed.interval,
             adaptive=feed.adaptive,
         )
-        fresh = attempt.status == "ok" and result is not None and result.body is not None
         return FeedUpdate(
             feed_id=state.id,
             now=now,
@@ -152,7 +153,7 @@ class Pipeline:
             url=result.permanent_url if result else None,
             etag=result.etag if result else None,
             last_modified=result.last_modified if result else None,
-            body_hash=body_digest(result.body) if fresh and result and result.body else None,
+            body_hash=attempt.body_hash,
             next_check_at=plan.at,
             check_interval=plan.interval,
             schedule_reason=plan.reason,

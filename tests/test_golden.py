@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from articles import as_stored
+
 from aggregator.config import FeedConfig
 from aggregator.models import StoredArticle
 from aggregator.normalize import normalize_feed
@@ -25,21 +27,7 @@ def golden_article(fixtures: Path) -> StoredArticle:
     now = datetime(2021, 5, 26, 2, 0, tzinfo=UTC)
     [article] = normalize_feed(parse_document(body, FEED.url), FEED, FEED.url, now)
     assert article.published is not None
-    return StoredArticle(
-        id=article.id,
-        feed_name=FEED.name,
-        feed_url=FEED.url,
-        link=article.link,
-        title=article.title,
-        author=article.author,
-        content=article.content,
-        image=article.image,
-        published=article.published,
-        updated=article.published,
-        post_path=article.post_name,
-        categories=FEED.categories,
-        post_author=FEED.post_author,
-    )
+    return as_stored(article, FEED, now)
 
 
 def test_zaker_fixture_renders_byte_identical_to_the_seed(fixtures: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from articles import as_stored
 from conftest import SHARED, shared_or_skip
 
 from aggregator.config import FeedConfig
@@ -36,21 +37,7 @@ FILES = (
 
 
 def stored(article: Article, feed: FeedConfig) -> StoredArticle:
-    return StoredArticle(
-        id=article.id,
-        feed_name=feed.name,
-        feed_url=feed.url,
-        link=article.link,
-        title=article.title,
-        author=article.author,
-        content=article.content,
-        image=article.image,
-        published=article.published or NOW,
-        updated=article.updated or article.published or NOW,
-        post_path=article.post_name,
-        categories=feed.categories,
-        post_author=feed.post_author,
-    )
+    return as_stored(article, feed, NOW)
 
 
 class Tags(HTMLParser):

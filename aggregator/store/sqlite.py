@@ -251,26 +251,7 @@ class SqliteStore:
                 post_path)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [
-                (
-                    a.id,
-                    update.feed_id,
-                    a.canonical_url,
-                    a.fingerprint,
-                    a.content_hash,
-                    a.link,
-                    a.title,
-                    a.author,
-                    a.content,
-                    a.image,
-                    to_text(a.published),
-                    to_text(a.updated),
-                    now,
-                    now,
-                    names[a.id],
-                )
-                for a in new
-            ],
+            [(a.id, update.feed_id, *_content(a), now, now, names[a.id]) for a in new],
         )
         await self._many(
             """
@@ -280,22 +261,9 @@ class SqliteStore:
             WHERE id = ?
             """,
             [
-                (
-                    a.canonical_url,
-                    a.fingerprint,
-                    a.content_hash,
-                    a.link,
-                    a.title,
-                    a.author,
-                    a.content,
-                    a.image,
-                    to_text(a.published),
-                    to_text(a.updated),
-                    now,
-                    d.target,
-                )
+                (*_content(d.article), now, d.target)
                 for d in decisions
-                if d.outcome is Outcome.UPDATED and (a := d.article)
+                if d.outcome is Outcome.UPDATED
             ],
         )
         await self._many(
@@ -570,6 +538,23 @@ class SqliteStore:
             yield
         except sqlite3.Error as e:
             raise StoreError(self._path, f"{action} failed: {e}") from e
+
+
+def _content(a: Article) -> tuple[Any, ...]:
+    """An article's stored fields from canonical_url to updated, in the order the INSERT and
+    the UPDATE of _write_decisions list them."""
+    return (
+        a.canonical_url,
+        a.fingerprint,
+        a.content_hash,
+        a.link,
+        a.title,
+        a.author,
+        a.content,
+        a.image,
+        to_text(a.published),
+        to_text(a.updated),
+    )
 
 
 def _feed_state(r: Sequence[Any], article_count: int = 0) -> FeedState:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from articles import as_stored
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -117,22 +118,10 @@ def assert_harmless(html: str) -> None:
 
 
 def stored(article: Article) -> StoredArticle:
-    return StoredArticle(
-        id=article.id,
-        feed_name=article.feed_name,
-        feed_url=FEED.url,
-        link=article.link,
-        title=article.title,
-        author=article.author,
-        content=article.content,
-        image=article.image,
-        published=article.published or NOW,
-        updated=article.updated or article.published or NOW,
-        post_path=article.post_name,
-        categories=("fuzz", "- tricky: yes"),
-        post_author="fuzz #1",
-        content_hash=article.content_hash,
+    feed = FeedConfig(
+        name=article.feed_name, url=FEED.url, categories=("fuzz", "- tricky: yes"), author="fuzz #1"
     )
+    return as_stored(article, feed, NOW)
 
 
 # -- normalize + render ----------------------------------------------------------------------
