@@ -9,6 +9,7 @@ more times) and then counts.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -220,6 +221,7 @@ def write_config(
     schedule: Mapping[str, object] | None = None,
     daemon: Mapping[str, object] | None = None,
     storage: Mapping[str, object] | None = None,
+    output: Mapping[str, object] | None = None,
 ) -> Path:
     """Feeds as (name, path on the loopback server) or whole ``[[feeds]]`` tables."""
     tables = [
@@ -230,7 +232,7 @@ def write_config(
     ]
     return ws.write_config(
         tables,
-        output={"atom_every": "1s"},
+        output={"atom_every": "1s"} | dict(output or {}),
         fetch={"retries": 0, "max_retry_wait": "2s", "timeout": "10s"},
         schedule=SCHEDULE | dict(schedule or {}),
         daemon=daemon,
@@ -744,3 +746,53 @@ def test_healthz_and_metrics_are_served(
     assert "aggregator_feeds_due " in metrics
     assert "# TYPE aggregator_fetches_total counter" in metrics
     assert daemon.stop() == 0
+
+
+# -- 12. on_change, at most once per atom_every -------------------------------------------
+
+ON_CHANGE_HOOK = """
+import json, sys, time
+manifest = json.load(sys.stdin)
+with open(sys.argv[1], "a", encoding="utf-8") as f:
+    f.write(json.dumps({"at": time.monotonic(), "manifest": manifest}) + "\\n")
+"""
+
+
+@pytest.mark.timeout(60)
+def test_on_change_runs_at_most_once_per_atom_every_with_what_changed(
+    loopback: LoopbackServer, ws: Workspace, start_daemon: Callable[[], Daemon], tmp_path: Path
+) -> None:
+    served = 0
+
+    def growing(request: Request) -> Reply:  # a new item on every request
+        nonlocal served
+        served += 1
+        items = [item(f"g-{n}", f"Item {n}") for n in range(served, 0, -1)]
+        return Reply(200, rss(*items), {"Content-Type": "application/rss+xml"})
+
+    loopback.routes["/grow.xml"] = growing
+    script, calls = tmp_path / "hook.py", tmp_path / "calls.jsonl"
+    script.write_text(ON_CHANGE_HOOK, encoding="utf-8")
+    write_config(
+        ws,
+        loopback,
+        [("Grow", "/grow.xml")],
+        schedule={"interval": "1s"},
+        output={"atom_every": "3s", "on_change": [sys.executable, str(script), str(calls)]},
+    )
+
+    daemon = start_daemon()
+    daemon.wait_for(
+        lambda: calls.exists() and len(calls.read_text().splitlines()) >= 3,
+        40,
+        "three on_change runs",
+    )
+    assert daemon.stop() == 0
+    runs = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert requested(loopback, "/grow.xml") > len(runs)  # fetches outnumber hook runs
+    assert all(g >= 2.5 for g in gaps([r["at"] for r in runs])), runs
+    added = [p["id"] for r in runs for p in r["manifest"]["added"]]
+    assert len(added) == len(set(added))  # each post announced once
+    stored = {row[0] for row in query(ws, "SELECT id FROM articles")}
+    assert set(added) <= stored and len(added) >= 3
+    assert all(Path(p["path"]).exists() for r in runs for p in r["manifest"]["added"])
