@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -19,7 +20,7 @@ from . import __version__
 from .config import Config, default_config_path, load_config
 from .errors import AggregatorError, ConfigError, OutputError, StoreError
 from .hooks import run_on_change
-from .models import FeedState, PassSummary
+from .models import FeedState, Outcome, PassSummary
 from .output import write_file
 from .pipeline import FeedOutcome, run_pass
 from .publish import publish, publish_atom
@@ -86,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
     )
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fetch.add_argument(
+        "--json",
+        action="store_true",
+        help="print per-feed outcomes and the summary as JSON on stdout",
+    )
     fetch.set_defaults(handler=cmd_fetch)
 
     atom = commands.add_parser("atom", parents=[common], help="write the Atom document")
@@ -98,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     atom.set_defaults(handler=cmd_atom)
 
     feeds = commands.add_parser("feeds", parents=[common], help="list feeds and their state")
+    feeds.add_argument("--json", action="store_true", help="a JSON array on stdout")
     feeds.set_defaults(handler=cmd_feeds)
 
     run = commands.add_parser("run", parents=[common], help="run the daemon")
@@ -153,9 +160,18 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
     show_progress = not args.no_progress and sys.stderr.isatty()
 
     async def work(store: Store) -> int:
+        outcomes: list[FeedOutcome] = []
+
+        def done(outcome: FeedOutcome) -> None:
+            outcomes.append(outcome)
+            progress.advance(outcome)
+
         with _Progress(len(feeds), show_progress) as progress:
-            summary = await run_pass(config, store, feeds, progress.advance)
+            summary = await run_pass(config, store, feeds, done)
         _print_summary(summary)
+        if args.json:
+            json.dump(_fetch_json(summary, outcomes), sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write("\n")
         if summary.bugs:
             return EXIT_BUG
         return EXIT_FEED_FAILED if summary.feeds_failed else EXIT_OK
@@ -186,6 +202,34 @@ class _Progress:
     def advance(self, outcome: FeedOutcome) -> None:
         if self._bar is not None:
             self._bar.update(self._task, advance=1, description=outcome.name[:30])
+
+
+def _fetch_json(s: PassSummary, outcomes: list[FeedOutcome]) -> dict[str, Any]:
+    return {
+        "summary": {
+            "feeds_ok": s.feeds_ok,
+            "feeds_failed": s.feeds_failed,
+            "feeds_not_modified": s.feeds_not_modified,
+            "feeds_deferred": s.feeds_deferred,
+            "new": s.new,
+            "updated": s.updated,
+            "duplicate": s.duplicate,
+            "seconds": round(s.seconds, 3),
+        },
+        "feeds": [
+            {
+                "name": o.name,
+                "status": o.status,
+                "error": o.error,
+                "new": o.counts.get(Outcome.NEW, 0),
+                "updated": o.counts.get(Outcome.UPDATED, 0),
+                "duplicate": o.counts.get(Outcome.DUPLICATE, 0),
+                "seconds": round(o.seconds, 3),
+                "next_check": o.next_check_at.isoformat() if o.next_check_at else None,
+            }
+            for o in sorted(outcomes, key=lambda o: o.name)
+        ],
+    }
 
 
 def _print_summary(s: PassSummary) -> None:
@@ -230,6 +274,11 @@ async def cmd_atom(config: Config, args: argparse.Namespace) -> int:
 async def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
+        states = await store.feed_states()
+        if args.json:
+            json.dump([_feed_json(s) for s in states], sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write("\n")
+            return EXIT_OK
         header = (
             "NAME",
             "URL",
@@ -241,13 +290,34 @@ async def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
             "INTERVAL",
             "WHY",
         )
-        rows = [header] + [_feed_row(s) for s in await store.feed_states()]
+        rows = [header] + [_feed_row(s) for s in states]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for r in rows:
             print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
         return EXIT_OK
 
     return await _with_store(config, work)
+
+
+def _feed_json(s: FeedState) -> dict[str, Any]:
+    def when(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "name": s.name,
+        "url": s.url,
+        "enabled": s.enabled and not s.disabled_reason,
+        "in_config": s.in_config,
+        "disabled_reason": s.disabled_reason,
+        "last_fetch": when(s.last_fetch_at),
+        "last_status": s.last_status,
+        "last_error": s.last_error,
+        "articles": s.article_count,
+        "errors": s.error_count,
+        "next_check": when(s.next_check_at),
+        "interval": s.check_interval,
+        "schedule_reason": s.schedule_reason,
+    }
 
 
 def _feed_row(s: FeedState) -> tuple[str, ...]:

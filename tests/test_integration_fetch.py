@@ -717,3 +717,27 @@ def test_a_failing_or_hanging_on_change_never_fails_the_pass(
     assert ws.posts()
     assert len(hook_calls(site)) == 1
     assert ("exited 3" if mode == "fail" else "timed out") in result.stderr
+
+
+def test_fetch_and_feeds_print_json_on_stdout(tmp_path: Path) -> None:
+    with running_server() as server:
+        feeds = serve_fixture_feeds(server, FIXTURE_FEEDS[:2])
+        server.routes["/broken.xml"] = status(500)
+        feeds.append({"name": "Broken", "url": server.url("/broken.xml")})
+        ws = Workspace(tmp_path)
+        ws.write_config(feeds)
+        fetched = ws.fetch("--json")
+        listed = ws.run("feeds", "--json")
+    assert fetched.returncode == 1
+    report = json.loads(fetched.stdout)  # stdout is JSON alone; the summary is on stderr
+    assert report["summary"]["feeds_ok"] == 2 and report["summary"]["feeds_failed"] == 1
+    by_name = {f["name"]: f for f in report["feeds"]}
+    assert set(by_name) == {"RSS Two", "Atom Feed", "Broken"}
+    assert by_name["Broken"]["status"] == "failed" and "500" in by_name["Broken"]["error"]
+    assert by_name["RSS Two"]["new"] == 2 and by_name["RSS Two"]["error"] is None
+    assert report["summary"]["new"] == sum(f["new"] for f in report["feeds"])
+    states = {f["name"]: f for f in json.loads(listed.stdout)}
+    assert listed.returncode == 0
+    assert states["RSS Two"]["articles"] == 2 and states["RSS Two"]["last_status"] == "ok"
+    assert states["Broken"]["errors"] == 1 and states["Broken"]["last_status"] == "failed"
+    assert all(datetime.fromisoformat(f["next_check"]) for f in states.values())
