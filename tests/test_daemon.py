@@ -37,7 +37,6 @@ from server import (
     Request,
     Workspace,
     in_turn,
-    running_server,
     status,
 )
 
@@ -153,17 +152,6 @@ class Daemon:
         self.proc.kill()
         self.proc.wait(timeout=STOP_TIMEOUT)
         self._log.close()
-
-
-@pytest.fixture
-def loopback() -> Iterator[LoopbackServer]:
-    with running_server() as server:
-        yield server
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace(tmp_path)
 
 
 @pytest.fixture

@@ -14,13 +14,12 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from server import FeedResource, LoopbackServer, Workspace, running_server
+from server import FeedResource, LoopbackServer, Workspace
 
 from aggregator.normalize import article_id
 
@@ -83,12 +82,6 @@ def expected(generation: int) -> dict[str, str]:
             guid, title = story(feed, n, generation)
             out[article_id(f"crash-{feed}", "guid:" + guid)] = title
     return out
-
-
-@pytest.fixture
-def loopback() -> Iterator[LoopbackServer]:
-    with running_server() as server:
-        yield server
 
 
 def configure(ws: Workspace, server: LoopbackServer) -> None:
