@@ -44,9 +44,6 @@ class Store(Protocol):
     async def atom_id(self) -> str:
         """A stable ``urn:uuid:`` for the Atom feed, made once and kept."""
 
-    async def last_change(self) -> datetime | None:
-        """When any article last changed (for deciding whether outputs are stale)."""
-
     # The daemon's schedule: due feeds are claimed with a lease that expires by itself.
 
     async def claim_due(

@@ -502,10 +502,6 @@ class SqliteStore:
             value = await self._scalar("SELECT value FROM meta WHERE key = 'atom_id'")
         return str(value)
 
-    async def last_change(self) -> datetime | None:
-        async with self._errors("read last change"):
-            return from_text(await self._scalar("SELECT max(changed_at) FROM articles"))
-
     # -- plumbing -----------------------------------------------------------------------
 
     async def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
