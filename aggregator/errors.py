@@ -4,6 +4,7 @@
      +-- ConfigError             config.toml: file, key, what was expected      (exit 2)
      +-- FetchError              one feed or page: URL, status or cause          (feed failed)
      |    +-- DeferredError      Retry-After longer than we wait: deferred, not failed
+     |    +-- RefusedError       the crawl guard refused a page's address (never retried)
      +-- ParseError              a document that is not a feed we can read       (feed failed)
      +-- StoreError              the database refused: locked, full, read-only   (exit 4)
      +-- OutputError             a post or Atom file could not be written        (exit 4)
@@ -56,6 +57,13 @@ class DeferredError(FetchError):
     """The server asked us to come back later than we are willing to wait now (Retry-After)."""
 
 
+class RefusedError(FetchError):
+    """A page host resolving to a loopback, private or otherwise non-public address."""
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(url, message, status=0)
+
+
 class ParseError(AggregatorError):
     """A document that is not a feed we can read."""
 
@@ -66,3 +74,11 @@ class StoreError(AggregatorError):
 
 class OutputError(AggregatorError):
     """A post, Atom or JSON Feed file could not be written."""
+
+
+class DiscoveryError(FetchError):
+    """A page that is not a feed and links to none we could read; says what was tried."""
+
+
+class OpmlError(AggregatorError):
+    """An OPML file that cannot be imported. ``subject`` is ``file`` or ``file: outline``."""

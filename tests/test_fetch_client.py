@@ -70,8 +70,8 @@ def fetch(
 
     async def run() -> FetchResult:
         async with Fetcher(config) as fetcher:
-            await fetcher._client.aclose()
-            fetcher._client = httpx.AsyncClient(
+            await fetcher._feeds.aclose()
+            fetcher._feeds = httpx.AsyncClient(
                 transport=httpx.MockTransport(handler),
                 follow_redirects=True,
                 max_redirects=config.max_redirects,

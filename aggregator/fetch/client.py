@@ -12,15 +12,17 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import httpx
 
 from ..config import FeedConfig, FetchConfig
-from ..errors import DeferredError, FetchError
+from ..errors import DeferredError, FetchError, RefusedError
 from ..models import FetchResult
 from .decode import BoundedDecoder, DecodeError, UnsupportedEncoding
+from .guard import RefusedAddress, check_request, guard_transport
 from .policy import (
     RETRY_STATUSES,
     THROTTLE_STATUSES,
@@ -29,6 +31,7 @@ from .policy import (
     is_permanent_move,
     parse_retry_after,
 )
+from .robots import RobotsCache
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ ACCEPT = (
     "application/feed+json, application/json;q=0.9, application/xml;q=0.9, "
     "text/xml;q=0.9, */*;q=0.8"
 )
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 _CHUNK = 64 * 1024
 
 
@@ -49,17 +53,11 @@ class Fetcher:
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.per_host)
         )
-        self._client = httpx.AsyncClient(
-            follow_redirects=True,
-            max_redirects=config.max_redirects,
-            timeout=httpx.Timeout(config.timeout),
-            limits=httpx.Limits(
-                max_connections=config.concurrency, max_keepalive_connections=config.concurrency
-            ),
-            headers={"User-Agent": config.user_agent, "Accept": ACCEPT},
-            proxy=config.proxy,
-            trust_env=False,  # only the configured proxy; never one from the environment
-        )
+        # Feeds are the user's choice and may live on their own network; article pages are
+        # the feeds' choice, so their client carries the address guard (fetch/guard.py).
+        self._feeds = _client(config, ACCEPT)
+        self._pages = _client(config, PAGE_ACCEPT, guarded=not config.allow_private)
+        self.robots = RobotsCache(self._robots_txt)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -70,7 +68,8 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._client.aclose()
+        await self._feeds.aclose()
+        await self._pages.aclose()
 
     async def fetch_feed(
         self, url: str, feed: FeedConfig, etag: str | None = None, last_modified: str | None = None
@@ -85,16 +84,46 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        timeout = feed.timeout or self.config.timeout
-        host = urlsplit(url).hostname or ""
-        async with self._hosts[host], self._global:
-            return await self._with_retries(url, headers, timeout)
+        return await self._polite(self._feeds, url, headers, feed.timeout)
 
-    async def _with_retries(self, url: str, headers: dict[str, str], timeout: float) -> FetchResult:
+    async def fetch_page(self, url: str, feed: FeedConfig) -> FetchResult:
+        """Fetch an article page linked from ``feed``: http(s) only, robots.txt honoured, the
+        address guard applied. The feed's User-Agent and timeout apply; its headers only on
+        the feed's own host (an access key for a feed proxy must not reach article sites)."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            raise FetchError(url, "not an http(s) page", status=0)
+        agent = feed.user_agent or self.config.user_agent
+        try:
+            allowed = await self.robots.allowed(url, agent)
+        except RefusedError as e:  # found on the way to robots.txt: the page's host is refused
+            raise RefusedError(url, e.message) from None
+        if not allowed:
+            raise FetchError(url, "disallowed by robots.txt", status=0)
+        same_host = parts.hostname == urlsplit(feed.url).hostname
+        headers = dict(feed.headers) if same_host else {}
+        headers["User-Agent"] = agent
+        return await self._polite(self._pages, url, headers, feed.timeout)
+
+    async def _robots_txt(self, url: str) -> FetchResult:
+        headers = {"Accept": "text/plain, */*;q=0.5"}
+        async with self._hosts[urlsplit(url).hostname or ""], self._global:
+            return await self._attempt(self._pages, url, headers, self.config.timeout)
+
+    async def _polite(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], timeout: float | None
+    ) -> FetchResult:
+        """Within the global and per-host limits, with retries."""
+        async with self._hosts[urlsplit(url).hostname or ""], self._global:
+            return await self._with_retries(client, url, headers, timeout or self.config.timeout)
+
+    async def _with_retries(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], timeout: float
+    ) -> FetchResult:
         attempt = 0
         while True:
             try:
-                return await self._attempt(url, headers, timeout)
+                return await self._attempt(client, url, headers, timeout)
             except FetchError as e:
                 wait = self._retry_wait(e, attempt)
                 if wait is None:
@@ -121,10 +150,14 @@ class Fetcher:
             return error.retry_after
         return backoff_delay(attempt, self.config.max_retry_wait)
 
-    async def _attempt(self, url: str, headers: dict[str, str], timeout: float) -> FetchResult:
+    async def _attempt(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], timeout: float
+    ) -> FetchResult:
         try:
             async with asyncio.timeout(timeout):
-                return await self._request(url, headers)
+                return await self._request(client, url, headers)
+        except RefusedAddress as e:
+            raise RefusedError(url, str(e)) from None
         except TimeoutError:
             raise FetchError(url, f"timed out after {timeout:g}s") from None
         except httpx.TooManyRedirects:
@@ -136,8 +169,10 @@ class Fetcher:
         except httpx.TransportError as e:
             raise FetchError(url, f"{type(e).__name__}: {e or 'connection failed'}") from None
 
-    async def _request(self, url: str, headers: dict[str, str]) -> FetchResult:
-        async with self._client.stream("GET", url, headers=headers) as response:
+    async def _request(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str]
+    ) -> FetchResult:
+        async with client.stream("GET", url, headers=headers) as response:
             status = response.status_code
             final_url = str(response.url)
             moved = is_permanent_move([r.status_code for r in response.history])
@@ -201,6 +236,27 @@ class Fetcher:
             expires=h.get("Expires"),
             permanent_url=final_url if moved else None,
         )
+
+
+def _client(config: FetchConfig, accept: str, guarded: bool = False) -> httpx.AsyncClient:
+    limits = httpx.Limits(
+        max_connections=config.concurrency, max_keepalive_connections=config.concurrency
+    )
+    hooks: dict[str, list[Any]] = {}
+    transport = httpx.AsyncHTTPTransport(limits=limits, proxy=config.proxy)
+    if guarded and config.proxy:
+        hooks["request"] = [check_request]
+    elif guarded:
+        transport = guard_transport(transport)
+    return httpx.AsyncClient(
+        transport=transport,
+        follow_redirects=True,
+        max_redirects=config.max_redirects,
+        timeout=httpx.Timeout(config.timeout),
+        headers={"User-Agent": config.user_agent, "Accept": accept},
+        event_hooks=hooks,
+        trust_env=False,  # only the configured proxy; never one from the environment
+    )
 
 
 def read_local_feed(url: str, etag: str | None, max_bytes: int) -> FetchResult:
