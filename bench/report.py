@@ -67,7 +67,8 @@ def write_report(out: Path, rows: Sequence[Any], scale_rows: Sequence[Any], info
     lines += ["", "![pass wall time and peak memory](benchmarks.png)", "",
               "What bounds each number, and what was changed to get here: "
               "[performance.md](performance.md).", ""]
-    (out / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
+    target = out / "benchmarks.md"
+    target.write_text("\n".join(lines) + _kept_sections(target), encoding="utf-8")
     _chart(out / "benchmarks.png", agg, rdr, floor, scale_rows)
 
 
@@ -101,3 +102,16 @@ def _chart(path: Path, agg: dict[str, Any], rdr: dict[str, Any], floor: Any,
         ax.set_title("scaling (pass 1)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+# Sections other benchmarks write into the same page (python -m bench.extract's table).
+_KEPT = ("## Article extraction",)
+
+
+def _kept_sections(page: Path) -> str:
+    """The sections of ``page`` that this report does not own, from the first one on."""
+    if not page.exists():
+        return ""
+    text = page.read_text(encoding="utf-8")
+    starts = [i for i in (text.find(h) for h in _KEPT) if i >= 0]
+    return "\n" + text[min(starts):] if starts else ""

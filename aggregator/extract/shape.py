@@ -18,15 +18,21 @@ MAX_ATTRIBUTES = 512  # on one tag
 MAX_OPTIONS = 512  # option elements
 _SMALL = 4096  # characters: below this no shape costs a parser more than a few milliseconds
 
-# A start or end tag: name, then the attributes (a quoted value may hold '>' or '<').
+# A start or end tag: name, then the attributes. A quote opens a value only right after '=' (as
+# in a browser: a stray quote elsewhere is a character), and a quoted value may hold '>' or '<'.
 # Possessive and with an optional '>': an unterminated tag is one match to the end, so the
 # scan stays linear whatever the input.
-_TAG = re.compile(r"""<(/?)([A-Za-z][^\t\n\f\r />]*)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>?""")
+_TAG = re.compile(
+    r"""<(/?)([A-Za-z][^\t\n\f\r />]*)((?:[^>=]++|=\s*+"[^"]*+"|=\s*+'[^']*+'|=)*+)>?"""
+)
 _VALUE = re.compile(r"""\s*=\s*(?:"[^"]*+"|'[^']*+'|[^\s>]*+)""")
 _ANY_TAG = re.compile(r"<[A-Za-z/!?][^<>]*+>?")
 # Void elements, and those whose end tag may be left out: they do not pile up.
 _VOID = ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param")
 _OPTIONAL_END = ("p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "rb", "rt", "rp")
+# Elements whose content is text up to their end tag: "<" in a script is not a tag.
+_RAW_TEXT = ("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes")
+_RAW_TEXT_END = {name: re.compile(f"</{name}", re.IGNORECASE) for name in _RAW_TEXT}
 _NOT_NESTING = frozenset(
     (*_VOID, "source", "track", "wbr", *_OPTIONAL_END, "thead", "tbody", "tfoot", "colgroup")
 )
@@ -38,10 +44,19 @@ def too_complex(html: str) -> bool:
     if len(html) <= _SMALL:
         return False
     depth = options = 0
-    for closing, name, attributes in _TAG.findall(html):
+    position = 0
+    while match := _TAG.search(html, position):
+        closing, name, attributes = match.groups()
+        position = match.end()
         if len(attributes) > 2 * MAX_ATTRIBUTES and _attribute_count(attributes) > MAX_ATTRIBUTES:
             return True
         name = name.lower()
+        if name in _RAW_TEXT_END and not closing:
+            end = _RAW_TEXT_END[name].search(html, position)
+            if end is None:
+                return False  # text to the end of the document
+            position = end.end()  # past "</script": its ">" reads as text, which is harmless
+            continue
         if name == "option" and not closing:
             options += 1
             if options > MAX_OPTIONS:
