@@ -1,0 +1,269 @@
+"""Feed discovery: from a URL that may be a web page to the feed it advertises.
+
+The pure half reads an HTML page (``feed_links``, ``anchor_feed_links``, ``looks_like_html``);
+``discover`` fetches: the URL itself when it already is a feed, else the page's advertised
+feeds, links that look like feeds, then common feed paths on the page's origin. The first
+candidate that parses as a feed wins; every candidate is fetched and parsed, never trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from .config import FeedConfig
+from .errors import DiscoveryError, FetchError, ParseError
+from .extract.page import decode_html
+from .fetch import Fetcher
+from .fetch.guard import first_refusal, resolve
+from .models import FetchResult, ParsedFeed
+from .parse import parse_document
+from .text import clean_line
+
+__all__ = [
+    "COMMON_PATHS",
+    "MAX_CANDIDATES",
+    "Discovered",
+    "anchor_feed_links",
+    "candidate_urls",
+    "discover",
+    "discover_from",
+    "feed_links",
+    "looks_like_html",
+    "suggested_name",
+]
+
+# Where blog engines put their feed (WordPress, Ghost, Hugo, Jekyll, Blogger, micro.blog, ...).
+COMMON_PATHS = (
+    "/feed",
+    "/rss",
+    "/feed.xml",
+    "/rss.xml",
+    "/atom.xml",
+    "/index.xml",
+    "/feed.json",
+    "/?feed=rss2",
+)
+MAX_CANDIDATES = 10  # fetches per discovery beyond the page itself: polite and bounded
+
+# With rel="alternate" these types announce a feed; plain JSON and XML only with that rel.
+_FEED_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/rdf+xml",
+        "application/feed+json",
+        "application/x.atom+xml",
+        "application/x-atom+xml",
+        "application/x-rss+xml",
+        "application/json",
+        "application/xml",
+        "text/xml",
+    }
+)
+# An <a href> whose path ends like this is probably a feed (a weaker hint than <link>).
+_FEEDISH_PATH = re.compile(
+    r"(?:\.(?:rss|atom|rdf)|/(?:feed|rss|atom)/?|(?:feed|rss|atom|index)\.(?:xml|json))$",
+    re.IGNORECASE,
+)
+_MAX_ANCHORS = 3
+_HTML_START = re.compile(
+    rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    """A URL that answered with a readable feed, and that feed's own title (may be empty)."""
+
+    url: str
+    title: str
+
+
+def suggested_name(found: Discovered) -> str:
+    """A config name for a discovered feed: its title on one line, else its host."""
+    return clean_line(found.title) or urlsplit(found.url).hostname or found.url
+
+
+# -- pure: reading a page ------------------------------------------------------------------
+
+
+def looks_like_html(body: bytes, content_type: str) -> bool:
+    """An HTML page by its Content-Type, or (for a missing or generic type) by how it starts."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime in ("text/html", "application/xhtml+xml"):
+        return True
+    if mime and mime not in ("text/plain", "application/octet-stream"):
+        return False
+    return _HTML_START.match(body.lstrip(b"\xef\xbb\xbf")[:4096]) is not None
+
+
+def feed_links(html: str, base_url: str) -> list[str]:
+    """The feeds a page advertises with ``<link rel="alternate" type="...">`` (or
+    ``rel="feed"``), as absolute http(s) URLs in document order, without repeats."""
+    return _advertised(LexborHTMLParser(html), base_url)
+
+
+def anchor_feed_links(html: str, base_url: str) -> list[str]:
+    """Links in the page's text (``<a href>``) whose path looks like a feed's, on the page's
+    own host: a fallback for pages that advertise nothing in their head."""
+    return _feedish_anchors(LexborHTMLParser(html), base_url)
+
+
+def candidate_urls(html: str, page_url: str) -> list[str]:
+    """What to try, best first: advertised feeds, feed-like links, then common paths on the
+    page's origin; never the page itself, at most MAX_CANDIDATES."""
+    tree = LexborHTMLParser(html)
+    common = [urljoin(_origin(page_url), path) for path in COMMON_PATHS]
+    ordered = [
+        *_advertised(tree, page_url),
+        *_feedish_anchors(tree, page_url)[:_MAX_ANCHORS],
+        *(common if _is_http(page_url) else []),
+    ]
+    page = _without_fragment(page_url)
+    unique = [u for u in dict.fromkeys(ordered) if u != page]
+    return unique[:MAX_CANDIDATES]
+
+
+def _advertised(tree: LexborHTMLParser, page_url: str) -> list[str]:
+    hrefs = (
+        node.attrs.get("href")
+        for node in tree.css("link[href]")
+        if _announces_feed(node.attrs.get("rel"), node.attrs.get("type"))
+    )
+    return _absolute_http(hrefs, _document_base(tree, page_url))
+
+
+def _feedish_anchors(tree: LexborHTMLParser, page_url: str) -> list[str]:
+    hrefs = (node.attrs.get("href") for node in tree.css("a[href]"))
+    host = urlsplit(page_url).hostname
+    urls = _absolute_http(hrefs, _document_base(tree, page_url))
+    return [u for u in urls if urlsplit(u).hostname == host and _FEEDISH_PATH.search(_path(u))]
+
+
+def _announces_feed(rel: str | None, mime: str | None) -> bool:
+    rels = set((rel or "").lower().split())
+    if "feed" in rels:  # HTML5 rel="feed": the type is optional
+        return True
+    mime = (mime or "").split(";", 1)[0].strip().lower()
+    return "alternate" in rels and mime in _FEED_TYPES
+
+
+def _document_base(tree: LexborHTMLParser, page_url: str) -> str:
+    node = tree.css_first("base[href]")
+    href = (node.attrs.get("href") or "").strip() if node is not None else ""
+    return urljoin(page_url, href) if href else page_url
+
+
+def _absolute_http(hrefs: Iterable[str | None], base: str) -> list[str]:
+    """Absolute, fragment-free http(s) URLs in order, first occurrence kept. Anything else
+    (javascript:, file:, mailto:) is dropped: a web page must not point the fetcher at files."""
+    urls: list[str] = []
+    for href in hrefs:
+        if not href or not href.strip():
+            continue
+        try:
+            url = _without_fragment(urljoin(base, href.strip()))
+            urlsplit(url).port  # noqa: B018 (raises ValueError for a bad port)
+        except ValueError:  # an invalid IPv6 literal or port
+            continue
+        if _is_http(url) and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def _is_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _without_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+# -- I/O: fetching candidates --------------------------------------------------------------
+
+
+async def discover(fetcher: Fetcher, url: str, feed: FeedConfig | None = None) -> Discovered:
+    """The feed at ``url``, or the one the page at ``url`` leads to. ``feed`` lends its
+    request settings (headers, user agent, timeout). Raises FetchError when ``url`` itself
+    cannot be fetched and DiscoveryError (naming what was tried) when no feed is found."""
+    settings = feed or FeedConfig(name=url, url=url)
+    page = await fetcher.fetch_feed(url, settings)
+    return await discover_from(fetcher, url, page, settings)
+
+
+async def discover_from(
+    fetcher: Fetcher, url: str, page: FetchResult, feed: FeedConfig | None = None
+) -> Discovered:
+    """Like ``discover`` for a response already in hand (the fetch pipeline has one when a
+    configured feed URL answers with a web page)."""
+    settings = feed or FeedConfig(name=url, url=url)
+    body = page.body or b""
+    try:
+        parsed = await _parse(body, page.url, page.content_type)
+        return Discovered(page.permanent_url or url, parsed.title)
+    except ParseError as e:
+        if not looks_like_html(body, page.content_type):
+            raise DiscoveryError(
+                url, f"neither a feed nor an HTML page ({e.message})", status=page.status
+            ) from None
+    html = await asyncio.to_thread(decode_html, body, page.content_type)
+    candidates = await asyncio.to_thread(candidate_urls, html, page.url)
+    return await _first_feed(fetcher, url, page.status, candidates, settings)
+
+
+async def _first_feed(
+    fetcher: Fetcher, url: str, status: int, candidates: list[str], settings: FeedConfig
+) -> Discovered:
+    tried: list[str] = []
+    for candidate in candidates:
+        if refused := await _cross_host_refusal(fetcher, url, candidate):
+            tried.append(f"{candidate} ({refused})")
+            continue
+        try:
+            result = await fetcher.fetch_feed(candidate, _for_host(settings, url, candidate))
+            parsed = await _parse(result.body or b"", result.url, result.content_type)
+        except (FetchError, ParseError) as e:
+            tried.append(f"{candidate} ({e.message})")
+            continue
+        return Discovered(result.permanent_url or candidate, parsed.title)
+    what = "; ".join(tried) if tried else "the page links to no feed"
+    raise DiscoveryError(url, f"an HTML page without a readable feed; tried: {what}", status=status)
+
+
+async def _cross_host_refusal(fetcher: Fetcher, url: str, candidate: str) -> str | None:
+    """Why a candidate on another host than ``url`` is not fetched: the page, not the user,
+    chose it, so it must not lead to this machine or its network (unless allow_private).
+    A check before the request: the feed client follows redirects unguarded."""
+    host = urlsplit(candidate).hostname or ""
+    if fetcher.config.allow_private or host == urlsplit(url).hostname:
+        return None
+    port = urlsplit(candidate).port or (443 if candidate.startswith("https:") else 80)
+    return first_refusal(host, await resolve(host, port))
+
+
+def _for_host(settings: FeedConfig, url: str, candidate: str) -> FeedConfig:
+    """The feed's headers (an access key) go only to the host the user named."""
+    if urlsplit(candidate).hostname == urlsplit(url).hostname:
+        return settings
+    return replace(settings, headers=())
+
+
+async def _parse(body: bytes, url: str, content_type: str) -> ParsedFeed:
+    # feedparser is CPU-bound; one document, so a thread (not the pipeline's process pool).
+    return await asyncio.to_thread(parse_document, body, url, content_type)
