@@ -1,0 +1,224 @@
+"""PostgreSQL's own store behaviour: schema versions and ``aggregator migrate``, leases owned by
+their worker, the one publisher, passwords kept out of messages. Shared behaviour (both
+backends) is in test_store.py."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+from test_store import FEED, NOW, OTHER, article, claim_all, count, feeds_on_hosts, save
+
+from aggregator.errors import StoreError
+from aggregator.models import FeedUpdate, Outcome
+from aggregator.store import dsn, open_store
+from aggregator.store import postgres as pg
+from aggregator.store.postgres import PostgresStore
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+async def sql(url: str, query: str, *args: object) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(query, *args)
+    finally:
+        await conn.close()
+
+
+def test_workers_starting_at_once_on_an_empty_database_create_it_once(postgres_url: str) -> None:
+    async def go() -> None:
+        stores = await asyncio.gather(*(PostgresStore.open(postgres_url) for _ in range(3)))
+        for store in stores:
+            await store.close()
+
+    run(go())
+    version = run(sql(postgres_url, "SELECT value FROM meta WHERE key = 'schema_version'"))
+    assert version == str(pg.SCHEMA_VERSION)
+
+
+def test_a_newer_schema_is_refused_with_a_clear_error(postgres_url: str) -> None:
+    run(PostgresStore.migrate(postgres_url))
+    newer = str(pg.SCHEMA_VERSION + 1)
+    run(sql(postgres_url, "UPDATE meta SET value = $1 WHERE key = 'schema_version'", newer))
+    with pytest.raises(StoreError, match="newer than this aggregator"):
+        run(PostgresStore.open(postgres_url))
+    with pytest.raises(StoreError, match="newer than this aggregator"):
+        run(PostgresStore.migrate(postgres_url))
+
+
+def test_an_older_schema_is_refused_until_aggregator_migrate(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers never upgrade a shared database on their own; ``migrate`` does, keeping rows."""
+    assert run(PostgresStore.migrate(postgres_url)) == (0, pg.SCHEMA_VERSION)  # created
+
+    async def fill() -> None:
+        store = await PostgresStore.open(postgres_url)
+        try:
+            assert await save(store, FEED, [article(FEED, 1)]) == [Outcome.NEW]
+        finally:
+            await store.close()
+
+    run(fill())
+
+    async def step(conn: Any) -> None:
+        await conn.execute("ALTER TABLE feeds ADD COLUMN next_step TEXT")
+
+    monkeypatch.setattr(pg, "SCHEMA_VERSION", pg.SCHEMA_VERSION + 1)
+    monkeypatch.setattr(pg, "MIGRATIONS", {pg.SCHEMA_VERSION - 1: step})
+    with pytest.raises(StoreError, match=r"older than this aggregator's.*aggregator migrate"):
+        run(open_store(postgres_url))
+    assert run(PostgresStore.migrate(postgres_url)) == (pg.SCHEMA_VERSION - 1, pg.SCHEMA_VERSION)
+    assert run(PostgresStore.migrate(postgres_url)) == (pg.SCHEMA_VERSION, pg.SCHEMA_VERSION)
+    assert count(postgres_url, "articles") == 1
+    assert run(sql(postgres_url, "SELECT count(next_step) FROM feeds")) == 0
+
+
+def test_an_expired_lease_stays_with_the_worker_that_took_it_over(postgres_url: str) -> None:
+    """The first worker comes back late (its lease expired, the feed was claimed again): its
+    save and its release must not free the feed under the second worker."""
+
+    async def go() -> set[str]:
+        one, two = await open_store(postgres_url), await open_store(postgres_url)
+        try:
+            states = await one.sync_feeds(feeds_on_hosts(1, hosts=1))
+            feed_id = states["f00"].id
+            assert await claim_all(one, NOW, lease=60.0) == {"f00"}
+            assert await claim_all(two, NOW + timedelta(seconds=61), lease=60.0) == {"f00"}
+            late = NOW + timedelta(seconds=62)
+            await one.save(FeedUpdate(feed_id=feed_id, now=late, status="ok"), [])
+            await one.release([feed_id])
+            three = await open_store(postgres_url)
+            try:
+                return await claim_all(three, late)  # two's lease still holds
+            finally:
+                await three.close()
+        finally:
+            await one.close()
+            await two.close()
+
+    assert run(go()) == set()
+
+
+def test_one_publisher_at_a_time_and_another_takes_over(postgres_url: str) -> None:
+    async def go() -> list[bool]:
+        one, two = await open_store(postgres_url), await open_store(postgres_url)
+        three = await open_store(postgres_url)
+        try:
+            one.lock_daemon()
+            two.lock_daemon()  # several daemons on PostgreSQL: nothing refused
+            seen = [await one.lead_publisher(), await two.lead_publisher()]
+            seen.append(await one.lead_publisher())  # still leading
+            await one.close()  # resigns
+            seen += [await two.lead_publisher(), await three.lead_publisher()]
+            # The leader's process dies: the server ends its session, and its lock.
+            await sql(
+                postgres_url,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'aggregator publisher'",
+            )
+            seen += [await three.lead_publisher(), await two.lead_publisher()]
+            return seen
+        finally:
+            await two.close()
+            await three.close()
+
+    # one leads; two waits; one resigns, two leads; two is gone, three leads (two lost it).
+    assert run(go()) == [True, False, True, True, False, True, False]
+
+
+def test_a_large_batch_takes_the_exclusive_save_lock_and_stays_exact(postgres_url: str) -> None:
+    many = pg.MAX_KEY_LOCKS  # two keys per article: well past the per-key limit
+
+    async def go() -> list[list[Outcome]]:
+        one, two = await open_store(postgres_url), await open_store(postgres_url)
+        try:
+            states = await one.sync_feeds([FEED, OTHER])
+
+            async def save_all(store: Any, feed: Any, n: int) -> list[Outcome]:
+                update = FeedUpdate(feed_id=states[feed.name].id, now=NOW, status="ok")
+                articles = [article(feed, i) for i in range(n)]
+                if feed is OTHER:  # post names differ by article id, as real ones do
+                    articles = [dataclasses.replace(a, post_name=f"{a.id}.md") for a in articles]
+                return [d.outcome for d in await store.save(update, articles)]
+
+            return list(await asyncio.gather(save_all(one, FEED, many), save_all(two, OTHER, 2)))
+        finally:
+            await one.close()
+            await two.close()
+
+    big, small = run(go())
+    assert big.count(Outcome.NEW) + small.count(Outcome.NEW) == many
+    assert count(postgres_url, "articles") == many
+
+
+def test_errors_never_show_the_database_password() -> None:
+    url = "postgresql://worker:s3cr%40t@127.0.0.1:1/aggregator?password=s3cr%40t"
+    with pytest.raises(StoreError) as caught:
+        run(open_store(url))
+    text = str(caught.value)
+    assert "cannot connect" in text and "s3cr" not in text
+    assert text.startswith("postgresql://worker:***@127.0.0.1:1/aggregator?password=***")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:pw@h:5432/db", "postgresql://u:***@h:5432/db"),
+        (
+            "postgres://u@h/db?password=pw&sslmode=require",
+            "postgres://u@h/db?password=***&sslmode=require",
+        ),
+        ("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://h/db", "postgresql://h/db"),
+        ("/srv/data/aggregator.sqlite3", "/srv/data/aggregator.sqlite3"),
+    ],
+)
+def test_display_database_masks_passwords(url: str, shown: str) -> None:
+    assert dsn.display_database(url) == shown
+    assert dsn.scrub(f"failed for {url}", url) == f"failed for {shown}"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT a.id FROM articles a JOIN feeds f ON f.id = a.feed_id"
+        " WHERE a.fingerprint = ANY($1::text[])",
+        "SELECT a.id FROM articles a JOIN feeds f ON f.id = a.feed_id"
+        " WHERE a.canonical_url = ANY($1::text[])",
+        "SELECT e.article_id FROM entries e WHERE e.feed_id = 1 AND e.entry_key = ANY($1::text[])",
+        "SELECT post_path FROM articles WHERE post_path = ANY($1::text[])",
+        "SELECT a.id FROM articles a WHERE a.rendered_hash IS DISTINCT FROM a.content_hash"
+        " ORDER BY a.id LIMIT 10",
+        f"SELECT f.id FROM feeds f WHERE {pg._DUE} AND f.next_check_at <= now()"
+        " ORDER BY f.next_check_at NULLS FIRST, f.id LIMIT 10",
+    ],
+    ids=["fingerprint", "canonical url", "entry keys", "post names", "pending posts", "due"],
+)
+def test_per_feed_lookups_use_an_index_not_a_scan(postgres_url: str, query: str) -> None:
+    """As on SQLite: a scan here makes every feed's pass proportional to the whole store."""
+
+    async def plan() -> str:
+        store = await PostgresStore.open(postgres_url)
+        await store.close()
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            await conn.execute("SET enable_seqscan = off")  # tiny tables: only if no index
+            args = [["a", "b"]] if "$1" in query else []
+            rows = await conn.fetch("EXPLAIN " + query, *args)
+            return "\n".join(r[0] for r in rows)
+        finally:
+            await conn.close()
+
+    steps = run(plan())
+    assert "Seq Scan" not in steps, steps
