@@ -12,16 +12,17 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import Config, default_config_path, load_config
+from .config import Config, FeedConfig, default_config_path, load_config
 from .errors import AggregatorError, ConfigError, OutputError, StoreError
 from .hooks import run_on_change
+from .logs import redact_secrets_of, report, setup_logging
 from .models import FeedState, Outcome, PassSummary
-from .output import write_file
+from .output import remove_post_files, write_file
 from .pipeline import FeedOutcome, run_pass
 from .publish import publish, publish_atom
 from .render import render_atom
@@ -36,13 +37,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     log_level = getattr(args, "log_level", None)
-    _setup_logging(log_level or ("info" if args.command == "run" else "warning"))
+    setup_logging(
+        log_level or ("info" if args.command == "run" else "warning"),
+        getattr(args, "log_format", "text"),
+    )
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
         config_path = getattr(args, "config", None)
         config = load_config(Path(config_path) if config_path else default_config_path())
+        redact_secrets_of(config)
         return int(asyncio.run(args.handler(config, args)))
     except ConfigError as e:
         print(f"aggregator: config error: {e}", file=sys.stderr)
@@ -71,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--log-level", default=argparse.SUPPRESS, choices=["debug", "info", "warning", "error"]
     )
+    common.add_argument(
+        "--log-format",
+        default=argparse.SUPPRESS,
+        choices=["text", "json"],
+        help="log lines on stderr as text (default) or one JSON object each",
+    )
     parser = argparse.ArgumentParser(
         prog="aggregator",
         parents=[common],
@@ -85,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", parents=[common], help="fetch every feed once")
     fetch.add_argument(
         "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
+    )
+    fetch.add_argument(
+        "--due", action="store_true", help="only feeds whose next check time has come (cron)"
     )
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
     fetch.add_argument(
@@ -127,16 +141,61 @@ def _parser() -> argparse.ArgumentParser:
     )
     enable.add_argument("name", metavar="NAME")
     enable.set_defaults(handler=cmd_enable)
+
+    disable = commands.add_parser(
+        "disable", parents=[common], help="stop fetching a feed, keeping its articles"
+    )
+    disable.add_argument("name", metavar="NAME")
+    disable.set_defaults(handler=cmd_disable)
+
+    prune = commands.add_parser(
+        "prune",
+        parents=[common],
+        help="delete the articles and posts of a feed removed from the config",
+    )
+    prune.add_argument("name", metavar="NAME")
+    prune.set_defaults(handler=cmd_prune)
+
+    migrate = commands.add_parser(
+        "migrate", parents=[common], help="create or upgrade the database schema"
+    )
+    migrate.set_defaults(handler=cmd_migrate)
+    _add_feed_management_commands(commands, common)
     return parser
 
 
-def _setup_logging(level: str) -> None:
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def _add_feed_management_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    add = commands.add_parser(
+        "add",
+        parents=[common],
+        help="find the feed of a site or feed URL and append it to the config file",
     )
+    add.add_argument("url", metavar="URL", help="a feed or a web page that links to one")
+    add.add_argument("--name", metavar="NAME", help="the feed's name (default: its own title)")
+    add.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        metavar="C",
+        help="a category, broadest first (repeatable)",
+    )
+    add.set_defaults(handler=cmd_add)
+
+    import_opml = commands.add_parser(
+        "import-opml",
+        parents=[common],
+        help="append the feeds of an OPML file to the config file (folders become categories)",
+    )
+    import_opml.add_argument("file", metavar="FILE", help="the OPML file ('-' for stdin)")
+    import_opml.set_defaults(handler=cmd_import_opml)
+
+    export_opml = commands.add_parser(
+        "export-opml", parents=[common], help="write every configured feed as OPML 2.0"
+    )
+    export_opml.add_argument(
+        "-o", "--output", metavar="PATH|-", help="where to write it (default: stdout)"
+    )
+    export_opml.set_defaults(handler=cmd_export_opml)
 
 
 async def _with_store(config: Config, work: Callable[[Store], Coroutine[Any, Any, int]]) -> int:
@@ -160,6 +219,9 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
     show_progress = not args.no_progress and sys.stderr.isatty()
 
     async def work(store: Store) -> int:
+        nonlocal feeds
+        states = await store.sync_feeds(config.feeds)
+        feeds = _fetchable(feeds, states, due_only=args.due)
         outcomes: list[FeedOutcome] = []
 
         def done(outcome: FeedOutcome) -> None:
@@ -177,6 +239,26 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
         return EXIT_FEED_FAILED if summary.feeds_failed else EXIT_OK
 
     return await _with_store(config, work)
+
+
+def _fetchable(
+    feeds: list[FeedConfig], states: dict[str, FeedState], due_only: bool
+) -> list[FeedConfig]:
+    """Feeds disabled by ``aggregator disable``, failures or 410 Gone are skipped (saying so);
+    with ``--due``, so are feeds whose next check is still ahead."""
+    now = datetime.now(UTC)
+    chosen = []
+    for feed in feeds:
+        state = states[feed.name]
+        if state.disabled_reason:
+            log.warning(
+                "skipping feed=%r: disabled (%s); `aggregator enable` resumes it",
+                feed.name,
+                state.disabled_reason,
+            )
+        elif not due_only or state.next_check_at is None or state.next_check_at <= now:
+            chosen.append(feed)
+    return chosen
 
 
 class _Progress:
@@ -214,6 +296,7 @@ def _fetch_json(s: PassSummary, outcomes: list[FeedOutcome]) -> dict[str, Any]:
             "new": s.new,
             "updated": s.updated,
             "duplicate": s.duplicate,
+            "filtered": s.filtered,
             "seconds": round(s.seconds, 3),
         },
         "feeds": [
@@ -224,6 +307,7 @@ def _fetch_json(s: PassSummary, outcomes: list[FeedOutcome]) -> dict[str, Any]:
                 "new": o.counts.get(Outcome.NEW, 0),
                 "updated": o.counts.get(Outcome.UPDATED, 0),
                 "duplicate": o.counts.get(Outcome.DUPLICATE, 0),
+                "filtered": o.filtered,
                 "seconds": round(o.seconds, 3),
                 "next_check": o.next_check_at.isoformat() if o.next_check_at else None,
             }
@@ -234,13 +318,13 @@ def _fetch_json(s: PassSummary, outcomes: list[FeedOutcome]) -> dict[str, Any]:
 
 def _print_summary(s: PassSummary) -> None:
     for name, error in s.failures:
-        print(f"failed: {name}: {error}", file=sys.stderr)
-    print(
+        report(f"failed: {name}: {error}")
+    report(
         f"feeds: {s.feeds_ok} ok, {s.feeds_failed} failed, {s.feeds_not_modified} not modified"
         f"{f', {s.feeds_deferred} deferred' if s.feeds_deferred else ''}; "
-        f"articles: {s.new} new, {s.updated} updated, {s.duplicate} duplicate; "
-        f"{s.seconds:.1f}s",
-        file=sys.stderr,
+        f"articles: {s.new} new, {s.updated} updated, {s.duplicate} duplicate"
+        f"{f', {s.filtered} filtered' if s.filtered else ''}; "
+        f"{s.seconds:.1f}s"
     )
 
 
@@ -313,6 +397,7 @@ def _feed_json(s: FeedState) -> dict[str, Any]:
         "last_status": s.last_status,
         "last_error": s.last_error,
         "articles": s.article_count,
+        "filtered": s.filtered,
         "errors": s.error_count,
         "next_check": when(s.next_check_at),
         "interval": s.check_interval,
@@ -382,11 +467,148 @@ async def cmd_check(config: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_enable(config: Config, args: argparse.Namespace) -> int:
+    return await _set_disabled(config, args.name, None)
+
+
+async def cmd_disable(config: Config, args: argparse.Namespace) -> int:
+    return await _set_disabled(config, args.name, "user")
+
+
+async def _set_disabled(config: Config, name: str, reason: str | None) -> int:
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
-        if not await store.set_disabled(args.name, None):
-            raise ConfigError(str(config.path), f"no feed named {args.name!r}", key="feeds")
-        print(f"enabled {args.name}", file=sys.stderr)
+        if not await store.set_disabled(name, reason):
+            raise ConfigError(str(config.path), f"no feed named {name!r}", key="feeds")
+        print(f"{'disabled' if reason else 'enabled'} {name}", file=sys.stderr)
         return EXIT_OK
 
     return await _with_store(config, work)
+
+
+async def cmd_prune(config: Config, args: argparse.Namespace) -> int:
+    """A feed removed from the config keeps its articles until this: then its posts go, its
+    rows go, and the Atom document and JSON Feed are written without it."""
+    name = args.name
+    if config.feed(name) is not None:
+        raise ConfigError(
+            str(config.path), f"feed {name!r} is still configured: remove it first", key="feeds"
+        )
+
+    async def work(store: Store) -> int:
+        await store.sync_feeds(config.feeds)
+        articles = await store.feed_articles(name)
+        if articles is None:
+            raise ConfigError(str(config.path), f"no feed named {name!r} in the database")
+        # Files first: a crash in between leaves rows whose posts the next publish re-creates.
+        remove_post_files(config.output.posts_dir, [path for _, path in articles])
+        await store.delete_feed(name)
+        changes = await publish(store, config.output)
+        changes.removed += articles
+        await run_on_change(config.output, changes)
+        print(f"pruned {name}: {len(articles)} articles and their posts", file=sys.stderr)
+        return EXIT_OK
+
+    return await _with_store(config, work)
+
+
+async def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
+    """Create or upgrade the schema explicitly. PostgreSQL needs it after an upgrade (workers
+    refuse an older schema); SQLite upgrades itself on open, and this says so."""
+    from .store import display_database, migrate_store
+
+    found, now = await migrate_store(config.storage.database)
+    if found == 0:
+        what = f"created at schema {now}"
+    elif found == now:
+        what = f"schema {now}, up to date"
+    else:
+        what = f"schema {found} -> {now}"
+    print(f"{display_database(config.storage.database)}: {what}")
+    return EXIT_OK
+
+
+# -- add / import-opml / export-opml -----------------------------------------------------
+
+
+async def cmd_add(config: Config, args: argparse.Namespace) -> int:
+    from .configedit import append_feed, check_new_feed  # tomlkit, httpx: only for this command
+    from .discover import discover, suggested_name
+    from .fetch import Fetcher
+    from .opml import unique_name
+
+    url = _url_argument(args.url)
+    if url is None:
+        print(f"aggregator: {args.url}: expected an http(s) URL or a local file", file=sys.stderr)
+        return EXIT_USAGE
+    check_new_feed(config, args.name, url)  # before any request
+    async with Fetcher(config.fetch) as fetcher:
+        found = await discover(fetcher, url)
+    name = args.name or unique_name(suggested_name(found), {f.name for f in config.feeds})
+    entry = append_feed(config.path, name, found.url, args.category)
+    print(f"added {json.dumps(entry.name, ensure_ascii=False)}: {entry.url}")
+    return EXIT_OK
+
+
+def _url_argument(text: str) -> str | None:
+    """A URL as given, a local path as a file: URL, a bare host name as https://."""
+    scheme = text.partition("://")[0].lower() if "://" in text else ""
+    if scheme:
+        return text if scheme in ("http", "https", "file") else None
+    if text.startswith(("/", ".", "~")) or Path(text).exists():
+        return Path(text).expanduser().resolve().as_uri()
+    return f"https://{text}"
+
+
+async def cmd_import_opml(config: Config, args: argparse.Namespace) -> int:
+    from .configedit import append_feeds
+    from .errors import OpmlError
+    from .opml import MAX_OPML_BYTES, parse_opml
+
+    source = "<stdin>" if args.file == "-" else args.file
+    try:
+        feeds = parse_opml(_read_opml(args.file, MAX_OPML_BYTES + 1), source)
+    except OpmlError as e:
+        print(f"aggregator: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    result = append_feeds(config.path, feeds)
+    for entry in result.added:
+        print(f"added {json.dumps(entry.name, ensure_ascii=False)}: {entry.url}")
+    for skipped in result.skipped:
+        print(
+            f"skipped {json.dumps(skipped.feed.name, ensure_ascii=False)}: {skipped.feed.url} "
+            f"is already configured as {json.dumps(skipped.existing, ensure_ascii=False)}",
+            file=sys.stderr,
+        )
+    print(
+        f"{config.path}: {len(result.added)} feeds added, {len(result.skipped)} skipped "
+        "(already configured)",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _read_opml(file: str, limit: int) -> bytes:
+    """At most ``limit`` bytes (parse_opml refuses what is larger)."""
+    from .errors import OpmlError
+
+    if file == "-":
+        return sys.stdin.buffer.read(limit)
+    try:
+        with open(file, "rb") as f:
+            return f.read(limit)
+    except OSError as e:
+        raise OpmlError(file, f"cannot read: {e.strerror}") from None
+
+
+async def cmd_export_opml(config: Config, args: argparse.Namespace) -> int:
+    from .opml import OpmlFeed, render_opml
+
+    feeds = [OpmlFeed(f.name, f.url, f.categories) for f in config.feeds]
+    data = render_opml(feeds, title=config.output.atom_title)
+    if args.output in (None, "", "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_file(Path(args.output).resolve(), data.decode("utf-8"))
+    print(f"exported {len(feeds)} feeds", file=sys.stderr)
+    return EXIT_OK

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
 from . import __version__
 from .errors import ConfigError
 
 DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "AGGREGATOR_CONFIG"
+DATABASE_ENV = "AGGREGATOR_DATABASE_URL"  # overrides [storage] database (keeps secrets out)
 DEFAULT_USER_AGENT = f"aggregator/{__version__} (+https://github.com/aggregator-dev/aggregator)"
 DEFAULT_PLACEHOLDER = "https://picsum.photos/400/300?random={n}"
 FILTER_FIELDS = ("title", "content", "author", "link", "category")
@@ -80,6 +83,7 @@ class OutputConfig:
     on_change: tuple[str, ...] = ()
     on_change_cwd: Path | None = None
     on_change_timeout: float = 120.0
+    allow_data_images: bool = False  # inline data:image/png|gif|jpeg|webp kept in content
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +251,11 @@ class _Reader:
         )
 
     def storage(self, t: dict[str, Any]) -> StorageConfig:
+        # The environment wins, so that a password need not sit in config.toml.
+        from_env = os.environ.get(DATABASE_ENV)
         return StorageConfig(
-            database=self.get(
+            database=from_env
+            or self.get(
                 t,
                 "storage",
                 "database",
@@ -275,6 +282,7 @@ class _Reader:
             on_change=g("on_change", _strings, ()),
             on_change_cwd=cwd,
             on_change_timeout=g("on_change_timeout", parse_duration, 120.0),
+            allow_data_images=g("allow_data_images", _bool, False),
         )
 
     def fetch(self, t: dict[str, Any]) -> FetchConfig:
@@ -353,8 +361,8 @@ class _Reader:
             adaptive=g("adaptive", _bool, None),
             enabled=g("enabled", _bool, True),
             full_text=g("full_text", _bool, False),
-            content_selector=g("content_selector", _string, None),
-            remove_selectors=g("remove_selectors", _strings, ()),
+            content_selector=g("content_selector", _selector, None),
+            remove_selectors=g("remove_selectors", _selectors, ()),
             headers=g("headers", _headers, ()),
             user_agent=g("user_agent", _one_line, None),
             timeout=g("timeout", _positive_duration, None),
@@ -392,6 +400,21 @@ def _strings(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise TypeError("a list of strings")
     return tuple(_one_line(v) for v in value)
+
+
+def _selector(value: object) -> str:
+    text = _one_line(value)
+    try:
+        LexborHTMLParser("").css(text)
+    except SelectolaxError:
+        raise ValueError(f"a valid CSS selector, not {text!r}") from None
+    return text
+
+
+def _selectors(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError("a list of CSS selectors")
+    return tuple(_selector(v) for v in value)
 
 
 def _bool(value: object) -> bool:

@@ -6,6 +6,11 @@ document at most every atom_every), maintenance (hourly: missing posts re-create
 checkpoint, PRAGMA optimize).
 SIGTERM/SIGINT stop claiming and let in-flight feeds finish within [daemon] grace; a second
 signal exits at once. SIGHUP reloads config.toml.
+
+On SQLite one daemon owns the database (a file lock). On PostgreSQL several daemons share it:
+each claims due feeds with leases, and the one holding the publisher lock
+(``store.lead_publisher``) writes posts, the Atom document and runs on_change; when it dies,
+another takes the lock over and repairs what was left half done.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class Daemon:
         self._last_atom = 0.0
         self._changes = Changes()
         self._hook: asyncio.Task[int | None] | None = None
+        self._leading = False
 
     async def run(self) -> int:
         store = await open_store(self.config.storage.database)
@@ -62,8 +68,7 @@ class Daemon:
     async def _serve(self, store: Store) -> int:
         self.store = store
         await self._sync_feeds(self.config, previous=None)
-        # What a killed run left: temp files, posts not yet written or deleted by hand.
-        await publish(store, self.config.output)
+        await self._lead()  # first duty of a publisher: repair what a killed run left
         health = await self._start_health()
         with ParserPool() as parser:
             async with Fetcher(self.config.fetch) as fetcher:
@@ -79,7 +84,8 @@ class Daemon:
                 await self._stopping.wait()
                 scheduler.shutdown(wait=False)
                 await self._drain()
-        await publish(store, self.config.output)
+        if await store.lead_publisher():
+            await publish(store, self.config.output)
         if self._hook is not None:  # a site build in progress gets the grace period too
             await asyncio.wait([self._hook], timeout=self.config.daemon.grace)
         if health:
@@ -156,9 +162,23 @@ class Daemon:
         finally:
             self._in_flight.pop(state.id, None)
 
+    async def _lead(self) -> bool:
+        """Whether this daemon publishes. With one database per daemon (SQLite) it always
+        does; on PostgreSQL one worker at a time holds the publisher lock, and a worker that
+        takes it over first repairs what its predecessor may have left half done (temp files,
+        posts not yet written or deleted by hand)."""
+        leading = await self.store.lead_publisher()
+        if leading and not self._leading:
+            log.info("publishing from this worker")
+            self._changes.merge(await publish(self.store, self.config.output))
+        self._leading = leading
+        return leading
+
     async def _publish(self) -> None:
         """Pending posts every tick; retention, the Atom document and on_change at most every
-        atom_every (files are rewritten only when their bytes change)."""
+        atom_every (files are rewritten only when their bytes change). Publisher only."""
+        if not await self._lead():
+            return
         self._changes.merge(await publish_posts(self.store, self.config.output))
         if time.monotonic() - self._last_atom < self.config.output.atom_every:
             return
@@ -183,8 +203,9 @@ class Daemon:
         return expired
 
     async def _maintain(self) -> None:
-        await publish_posts(self.store, self.config.output, repair=True)
-        await self.store.maintain()
+        if await self._lead():
+            await publish_posts(self.store, self.config.output, repair=True)
+            await self.store.maintain()
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Pure: one fetched document -> articles and the feed's rhythm. The CPU-bound step, run in
-worker processes; this module imports only the pure steps, so workers stay small."""
+"""Pure: one fetched document -> the articles a feed keeps, and the feed's rhythm. The
+CPU-bound step, run in worker processes; this module imports only the pure steps, so workers
+stay small."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .config import FeedConfig
+from .filters import NO_FILTERS, Filters, newest
 from .models import Article, ParsedEntry
 from .normalize import normalize_feed
 from .parse import parse_document
@@ -22,30 +24,50 @@ MAX_ENTRIES = 1000
 class Digest:
     """What the worker process returns for one document."""
 
-    articles: list[Article]
+    articles: list[Article]  # to store: filtered, and cut to the backlog on a first fetch
     document_hint: float | None  # seconds asked by <ttl> / sy:update*
     entry_gap: float | None  # typical seconds between entries
+    filtered: int = 0  # entries the include / exclude rules turned away
+    skipped: tuple[tuple[str, str], ...] = ()  # (entry key, article id) beyond the backlog
 
 
 def digest_document(
-    body: bytes, url: str, content_type: str, feed: FeedConfig, now: datetime
+    body: bytes,
+    url: str,
+    content_type: str,
+    feed: FeedConfig,
+    now: datetime,
+    filters: Filters = NO_FILTERS,
+    backlog: int = 0,
 ) -> Digest:
-    """The CPU-bound part, run in a worker process: bytes -> articles and rhythm."""
+    """The CPU-bound part, run in a worker process: bytes -> articles and rhythm. A
+    ``backlog`` (first fetch only) keeps the newest entries; the older ones are remembered as
+    seen, so that they do not come back as new on the next pass."""
     parsed = parse_document(body, url, content_type)
     if len(parsed.entries) > MAX_ENTRIES:
         parsed = replace(parsed, entries=newest_entries(parsed.entries, MAX_ENTRIES))
     articles = normalize_feed(parsed, feed, url, now)
     dates = [a.published for a in articles if a.published is not None]
-    return Digest(articles, document_hint(parsed.hints), typical_gap(dates))
+    kept = [a for a in articles if filters.admits(a, feed.categories)]
+    skipped: tuple[tuple[str, str], ...] = ()
+    if backlog and len(kept) > backlog:
+        capped = newest(kept, backlog, _when)
+        chosen = {a.id for a in capped}
+        skipped = tuple((a.entry_key, a.id) for a in kept if a.id not in chosen)
+        kept = capped
+    return Digest(
+        kept,
+        document_hint(parsed.hints),
+        typical_gap(dates),
+        filtered=len(articles) - len(kept) - len(skipped),
+        skipped=skipped,
+    )
 
 
 def newest_entries(entries: Sequence[ParsedEntry], limit: int) -> tuple[ParsedEntry, ...]:
-    """The ``limit`` newest entries, in document order: dated ones newest first, then undated
-    ones in document order (feeds list their newest first)."""
+    """The ``limit`` newest entries, in document order."""
+    return tuple(newest(entries, limit, lambda e: e.published or e.updated))
 
-    def age(i: int) -> tuple[bool, float]:
-        when = entries[i].published or entries[i].updated
-        return (when is None, -when.timestamp() if when else 0.0)
 
-    kept = sorted(sorted(range(len(entries)), key=age)[:limit])
-    return tuple(entries[i] for i in kept)
+def _when(article: Article) -> datetime | None:
+    return article.published or article.updated

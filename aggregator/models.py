@@ -53,6 +53,7 @@ class ParsedEntry:
     published: datetime | None  # UTC, as the document claimed (not yet sanity-checked)
     updated: datetime | None
     image_urls: tuple[str, ...] = ()  # media:thumbnail / media:content / image enclosures, in order
+    tags: tuple[str, ...] = ()  # the entry's own categories (what category filters see)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,10 @@ class Article:
     fingerprint: str  # normalized title + text, for cross-feed dedupe
     content_hash: str  # what a change means: differs => update
     post_name: str  # post file name, used when the article is first stored
+    # Not stored, used on the way: the feed's own image (media:thumbnail / media:content /
+    # enclosure), which a crawled page's og:image does not override; the entry's categories.
+    media_image: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 class Outcome(enum.Enum):
@@ -145,6 +150,8 @@ class FeedState:
     schedule_reason: str | None = None
     entry_gap: float | None = None
     document_hint: float | None = None
+    rules_hash: str = ""  # the include/exclude rules the stored body hash was read with
+    filtered: int = 0  # entries the rules turned away in the last document read
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +173,9 @@ class FeedUpdate:
     entry_gap: float | None = None  # None keeps the stored value
     document_hint: float | None = None  # None keeps the stored value
     disable: str | None = None  # gone, failures: the feed stops being scheduled
+    rules_hash: str | None = None  # with a fresh document: the rules it was read with
+    filtered: int | None = None  # with a fresh document: entries the rules turned away
+    skipped: tuple[tuple[str, str], ...] = ()  # (entry key, article id) seen but not stored
 
     @property
     def keep_validators(self) -> bool:
@@ -205,6 +215,7 @@ class PassSummary:
     updated: int = 0
     duplicate: int = 0
     unchanged: int = 0
+    filtered: int = 0  # entries the include / exclude rules turned away
     seconds: float = 0.0
     bugs: int = 0  # feeds that hit an internal error (exit 3)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (feed name, error)

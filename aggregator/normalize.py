@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .config import FeedConfig
 from .extract import first_image, sanitize_html, visible_text
-from .extract.sanitize import absolute_url
+from .extract.html import absolute_url
+from .extract.images import feed_image
 from .models import Article, ParsedEntry, ParsedFeed
 from .render.filename import post_filename
 from .text import clean_line, clean_text
@@ -32,13 +33,18 @@ _ACTIVE_TAG = re.compile(r"</?(?:script|style)\b[^>]*>?|<[A-Za-z][^\s/>]*[\s/][^
 
 
 def normalize_feed(
-    parsed: ParsedFeed, feed: FeedConfig, feed_url: str, now: datetime
+    parsed: ParsedFeed,
+    feed: FeedConfig,
+    feed_url: str,
+    now: datetime,
+    allow_data_images: bool = False,
 ) -> list[Article]:
-    """Every entry of one document, normalized; within the document the first occurrence wins."""
+    """Every entry of one document, normalized; within the document the first occurrence wins.
+    ``allow_data_images``: the sanitizer keeps inline data:image URLs ([output])."""
     articles: list[Article] = []
     seen: set[str] = set()
     for entry in parsed.entries:
-        article = normalize_entry(entry, feed, feed_url, now)
+        article = normalize_entry(entry, feed, feed_url, now, allow_data_images)
         if article.entry_key not in seen and _shows_something(article):
             seen.add(article.entry_key)
             articles.append(article)
@@ -50,12 +56,20 @@ def _shows_something(article: Article) -> bool:
     return bool(article.title or article.link or article.image or article.fingerprint)
 
 
-def normalize_entry(entry: ParsedEntry, feed: FeedConfig, feed_url: str, now: datetime) -> Article:
+def normalize_entry(
+    entry: ParsedEntry,
+    feed: FeedConfig,
+    feed_url: str,
+    now: datetime,
+    allow_data_images: bool = False,
+) -> Article:
     link = absolute_url(entry.link, feed_url) if entry.link else None
     title = clean_title(entry.title)
-    content = sanitize_html(entry.content_html, entry.base_url)
+    content = sanitize_html(entry.content_html, entry.base_url, allow_data_images=allow_data_images)
     text = clean_text(visible_text(content))
-    image = _image(entry)
+    media_image = feed_image(entry.image_urls, entry.base_url)
+    # The raw HTML is safe to read here: only an absolute http(s) URL comes back.
+    image = media_image or first_image(entry.content_html, entry.base_url)
     canonical = canonical_url(link) if link else None
     key = entry_key(entry.guid, canonical, title, text)
     author = clean_line(entry.author) if entry.author else None
@@ -84,6 +98,8 @@ def normalize_entry(entry: ParsedEntry, feed: FeedConfig, feed_url: str, now: da
             published.isoformat() if published else "",
         ),
         post_name=post_filename(title, published or updated or now, identity),
+        media_image=media_image,
+        tags=entry.tags,
     )
 
 
@@ -172,15 +188,6 @@ def clean_title(raw: str) -> str:
             return title
         title = clean_text(_ACTIVE_TAG.sub("", title))
     return title.replace("<", "")
-
-
-def _image(entry: ParsedEntry) -> str | None:
-    for url in entry.image_urls:
-        if absolute := absolute_url(url, entry.base_url):
-            return absolute
-    # The raw HTML: the sanitizer drops lazy-loading attributes (data-src) that name the image;
-    # first_image returns only absolute http(s) URLs, so nothing unsafe gets through.
-    return first_image(entry.content_html, entry.base_url)
 
 
 def _digest(*parts: str) -> str:

@@ -4,6 +4,7 @@ fetch(url, etag)                  -> FetchResult        (I/O, fetch/)
   | 304 or same bytes             -> not modified: bookkeeping only
 parse(bytes)                      -> ParsedFeed         (pure, worker process)
 normalize(entries, feed, now)     -> [Article]          (pure, worker process)
+  | full_text: new articles only  -> page body           (crawl.py: fetch page, extract/page.py)
 store.save(update, articles)      -> [Decision]         (dedupe + write, one transaction)
 publish(store)                    -> post files, Atom   (after the feeds: render pending)
 """
@@ -21,16 +22,20 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from .config import Config, FeedConfig
+from .crawl import Crawler
 from .digest import Digest, digest_document
+from .discover import discover_from, looks_like_html
 from .errors import AggregatorError, DeferredError, FetchError, ParseError
+from .extract.page import PageContent, extract_page
 from .fetch import Fetcher
 from .fetch.client import body_digest
+from .filters import NO_FILTERS, Filters
 from .hooks import run_on_change
-from .models import FeedState, FeedUpdate, FetchResult, Outcome, PassSummary
+from .models import Article, FeedState, FeedUpdate, FetchResult, Outcome, PassSummary
 from .publish import BackgroundPublisher, publish
 from .schedule import Signals, next_check
 from .store import Store
@@ -55,6 +60,7 @@ class FeedOutcome:
     seconds: float = 0.0
     next_check_at: datetime | None = None
     schedule_reason: str | None = None
+    filtered: int = 0  # entries the include / exclude rules turned away
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,7 @@ class _Attempt:
     result: FetchResult | None = None
     digest: Digest | None = None
     body_hash: str | None = None  # of a fresh, parsed document: the next pass compares it
+    rules_hash: str | None = None  # the filters that document was read with
 
 
 class Pipeline:
@@ -86,6 +93,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.parser = parser
         self.clock = clock
+        self.crawler = Crawler(fetcher, parser.extract)
 
     async def process_feed(self, feed: FeedConfig, state: FeedState) -> FeedOutcome:
         started = time.monotonic()
@@ -93,6 +101,8 @@ class Pipeline:
         attempt = await self._attempt(feed, state, now)
         update = self._update(feed, state, now, attempt)
         articles = attempt.digest.articles if attempt.digest else []
+        if feed.full_text and articles:
+            articles = await self._with_full_text(feed, state, articles)
         decisions = await self.store.save(update, articles)
         outcome = FeedOutcome(
             feed.name,
@@ -100,6 +110,7 @@ class Pipeline:
             error=attempt.error,
             next_check_at=update.next_check_at,
             schedule_reason=update.schedule_reason,
+            filtered=attempt.digest.filtered if attempt.digest else 0,
         )
         for d in decisions:
             outcome.counts[d.outcome] = outcome.counts.get(d.outcome, 0) + 1
@@ -108,20 +119,64 @@ class Pipeline:
         return outcome
 
     async def _attempt(self, feed: FeedConfig, state: FeedState, now: datetime) -> _Attempt:
+        filters = Filters.for_feed(self.config, feed)
+        # Changed rules apply from this pass: the document is read again even if unchanged.
+        rules_changed = filters.fingerprint() != state.rules_hash
+        etag, last_modified = (None, None) if rules_changed else (state.etag, state.last_modified)
         try:
-            result = await self.fetcher.fetch_feed(state.url, feed, state.etag, state.last_modified)
+            result = await self.fetcher.fetch_feed(state.url, feed, etag, last_modified)
+            # By its bytes, not its Content-Type: feeds are often served as text/html, and a
+            # broken one is better reported as such than as "a page without a feed".
+            if result.body is not None and looks_like_html(result.body, content_type=""):
+                result = await self._discovered(feed, state, result)
         except DeferredError as e:
             return _Attempt("deferred", e.status, str(e), retry_after=e.retry_after)
         except FetchError as e:
             return _Attempt("failed", e.status, str(e), retry_after=e.retry_after)
         body_hash = body_digest(result.body) if result.body is not None else None
-        if body_hash is None or body_hash == state.body_hash:
+        if body_hash is None or (body_hash == state.body_hash and not rules_changed):
             return _Attempt("not_modified", result.status, result=result)
         try:
-            digest = await self.parser.run(result, feed, now)
+            digest = await self.parser.run(result, feed, now, filters, self._backlog(feed, state))
         except ParseError as e:
             return _Attempt("failed", result.status, str(e), result=result)
-        return _Attempt("ok", result.status, result=result, digest=digest, body_hash=body_hash)
+        return _Attempt(
+            "ok",
+            result.status,
+            result=result,
+            digest=digest,
+            body_hash=body_hash,
+            rules_hash=filters.fingerprint(),
+        )
+
+    async def _discovered(
+        self, feed: FeedConfig, state: FeedState, page: FetchResult
+    ) -> FetchResult:
+        """A configured URL that answers with a web page: the feed the page links to, fetched
+        and remembered as the feed's URL (like a permanent redirect), so the next pass goes
+        there directly. Raises DiscoveryError (a FetchError) naming what was tried."""
+        found = await discover_from(self.fetcher, state.url, page, feed)
+        if found.url in (state.url, page.url):
+            return page  # HTML-looking, yet a feed
+        log.info("feed=%r: %s is a web page; using its feed %s", feed.name, state.url, found.url)
+        result = await self.fetcher.fetch_feed(found.url, feed)
+        return replace(result, permanent_url=result.permanent_url or found.url)
+
+    def _backlog(self, feed: FeedConfig, state: FeedState) -> int:
+        """The cap on a first read of the feed (0 = none); later reads keep every entry."""
+        if state.body_hash is not None:
+            return 0
+        return feed.backlog if feed.backlog is not None else self.config.fetch.backlog
+
+    async def _with_full_text(
+        self, feed: FeedConfig, state: FeedState, articles: list[Article]
+    ) -> list[Article]:
+        """Pages are fetched for articles the store would add or update, nothing else: an
+        unchanged entry or another feed's duplicate costs no request."""
+        decisions = await self.store.preview(state.id, articles)
+        wanted = [d.article for d in decisions if d.outcome in (Outcome.NEW, Outcome.UPDATED)]
+        crawled = {a.id: a for a in await self.crawler.complete(feed, wanted)}
+        return [crawled.get(a.id, a) for a in articles]
 
     def _update(
         self, feed: FeedConfig, state: FeedState, now: datetime, attempt: _Attempt
@@ -160,6 +215,9 @@ class Pipeline:
             entry_gap=digest.entry_gap if digest else None,
             document_hint=digest.document_hint if digest else None,
             disable=self._disable(attempt, failures),
+            rules_hash=attempt.rules_hash,
+            filtered=digest.filtered if digest else None,
+            skipped=digest.skipped if digest else (),
         )
 
     def _disable(self, attempt: _Attempt, failures: int) -> str | None:
@@ -171,14 +229,16 @@ class Pipeline:
 
 
 def _log_outcome(o: FeedOutcome) -> None:
-    log.info(
-        "fetched feed=%r status=%s new=%d updated=%d duplicate=%d seconds=%.2f "
+    log.log(
+        logging.WARNING if o.status == "failed" else logging.INFO,
+        "fetched feed=%r status=%s new=%d updated=%d duplicate=%d filtered=%d seconds=%.2f "
         "next_check=%s reason=%r%s",
         o.name,
         o.status,
         o.counts.get(Outcome.NEW, 0),
         o.counts.get(Outcome.UPDATED, 0),
         o.counts.get(Outcome.DUPLICATE, 0),
+        o.filtered,
         o.seconds,
         o.next_check_at.isoformat() if o.next_check_at else "-",
         o.schedule_reason,
@@ -218,7 +278,14 @@ class ParserPool:
             )
         return self._executor
 
-    async def run(self, result: FetchResult, feed: FeedConfig, now: datetime) -> Digest:
+    async def run(
+        self,
+        result: FetchResult,
+        feed: FeedConfig,
+        now: datetime,
+        filters: Filters = NO_FILTERS,
+        backlog: int = 0,
+    ) -> Digest:
         assert result.body is not None
         loop = asyncio.get_running_loop()
         try:
@@ -230,6 +297,8 @@ class ParserPool:
                 result.content_type,
                 feed,
                 now,
+                filters,
+                backlog,
             )
         except ParseError as e:
             # concurrent.futures attaches the worker's traceback as the cause, which the
@@ -238,6 +307,27 @@ class ParserPool:
         except BrokenProcessPool:
             self.close()  # a worker died (killed, out of memory): start afresh next time
             raise ParseError(result.url, "the parser process died on this document") from None
+
+    async def extract(self, page: FetchResult, feed: FeedConfig) -> PageContent | None:
+        """An article page's body, extracted in a worker process."""
+        assert page.body is not None
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._pool(),
+                extract_page,
+                page.body,
+                page.url,
+                page.content_type,
+                feed.content_selector,
+                feed.remove_selectors,
+            )
+        except BrokenProcessPool:
+            self.close()
+            raise ParseError(page.url, "the extractor process died on this page") from None
+        except Exception as e:
+            # Third-party extractors raise what they raise; the feed's content is kept.
+            raise ParseError(page.url, f"extraction failed: {type(e).__name__}: {e}") from None
 
     def close(self) -> None:
         if self._executor is not None:
@@ -322,6 +412,7 @@ def _add(summary: PassSummary, outcome: FeedOutcome) -> None:
     summary.new += outcome.counts.get(Outcome.NEW, 0)
     summary.updated += outcome.counts.get(Outcome.UPDATED, 0)
     summary.duplicate += outcome.counts.get(Outcome.DUPLICATE, 0)
+    summary.filtered += outcome.filtered
     summary.unchanged += outcome.counts.get(Outcome.UNCHANGED, 0) + outcome.counts.get(
         Outcome.ALIAS, 0
     )

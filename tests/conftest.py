@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,3 +44,44 @@ def loopback() -> Iterator[LoopbackServer]:
 def ws(tmp_path: Path) -> Workspace:
     """A data folder and config for the real CLI, under the test's tmp_path."""
     return Workspace(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """An admin URL (may create databases) of a PostgreSQL server for the whole session:
+    $AGGREGATOR_TEST_POSTGRES, else a throwaway cluster (tests/pgcluster.py). Without
+    PostgreSQL the tests that need it skip, saying why; in CI (CI=true) they fail instead."""
+    from pgcluster import find_bin_dir, throwaway_cluster
+
+    if url := os.environ.get("AGGREGATOR_TEST_POSTGRES"):
+        yield url
+        return
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        reason = "PostgreSQL is not installed (no initdb and pg_ctl under /usr/lib/postgresql)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; .ci/run installs it", pytrace=False)
+        pytest.skip(reason)
+    with throwaway_cluster(bin_dir) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; on a server of one's own
+    ($AGGREGATOR_TEST_POSTGRES) dropped after it (a throwaway cluster goes whole, faster)."""
+    from pgcluster import create_database, drop_database
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield asyncio.run(create_database(postgres_server, name))
+    if os.environ.get("AGGREGATOR_TEST_POSTGRES"):
+        asyncio.run(drop_database(postgres_server, name))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """``[storage] database`` for each backend: a fresh SQLite file, a fresh PostgreSQL
+    database. Tests taking it run once per backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "db" / "aggregator.sqlite3")
+    return str(request.getfixturevalue("postgres_url"))

@@ -304,10 +304,13 @@ class Workspace:
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
         return self.config_path
 
-    def run(self, *args: str, config_first: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, config_first: bool = True, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """The CLI with ``--config`` before the command (or after it), run from an empty
-        folder so that only the option can lead it to the config."""
-        env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+        folder so that only the option can lead it to the config. ``env`` adds variables."""
+        outside = ("AGGREGATOR_CONFIG", "AGGREGATOR_DATABASE_URL")
+        env = {k: v for k, v in os.environ.items() if k not in outside} | dict(env or {})
         config = ["--config", str(self.config_path)]
         argv = [*config, *args] if config_first else [*args, *config]
         cwd = self.root / "cwd"

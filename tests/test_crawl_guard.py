@@ -222,7 +222,9 @@ def test_missing_robots_allows_and_unreachable_robots_disallows(
     """RFC 9309: a 4xx means no rules; a server error means "crawl nothing" for now."""
     loopback.routes["/robots.txt"] = status(code)
     loopback.routes["/page"] = lambda r: html()
-    results = fetch_pages(FetchConfig(allow_private=True), [loopback.url("/page")], feed_on(loopback))
+    results = fetch_pages(
+        FetchConfig(allow_private=True), [loopback.url("/page")], feed_on(loopback)
+    )
     assert isinstance(results[0], FetchResult) is allowed
     assert len(loopback.requests_for("/page")) == (1 if allowed else 0)
 

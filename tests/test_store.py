@@ -1,8 +1,12 @@
-"""The SQLite store: schema and migrations, one transaction per feed, indexed lookups."""
+"""The stores: schema and migrations, one transaction per feed, indexed lookups. Tests taking
+``database`` run against both backends (SQLite and PostgreSQL: the same behaviour); the rest
+are SQLite's own (WAL, PRAGMA user_version, query plans). PostgreSQL's own: test_store_postgres.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from collections.abc import Coroutine, Iterator
 from contextlib import closing
@@ -16,6 +20,7 @@ from aggregator.config import FeedConfig
 from aggregator.errors import StoreError
 from aggregator.models import Article, FeedUpdate, Outcome
 from aggregator.normalize import article_id, entry_key
+from aggregator.store import Store, open_store
 from aggregator.store.migrations import SCHEMA_VERSION
 from aggregator.store.sqlite import SqliteStore
 
@@ -56,7 +61,25 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "db" / "aggregator.sqlite3"
 
 
-async def save(store: SqliteStore, feed: FeedConfig, articles: list[Article]) -> list[Outcome]:
+def count(database: str, table: str) -> int:
+    """Rows in a table, read beside the store (either backend)."""
+    if "://" not in database:
+        with closing(sqlite3.connect(database)) as db:
+            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    async def pg() -> int:
+        import asyncpg
+
+        conn = await asyncpg.connect(database)
+        try:
+            return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+        finally:
+            await conn.close()
+
+    return run(pg())
+
+
+async def save(store: Store, feed: FeedConfig, articles: list[Article]) -> list[Outcome]:
     states = await store.sync_feeds([FEED, OTHER])
     update = FeedUpdate(feed_id=states[feed.name].id, now=NOW, status="ok", body_hash="h")
     return [d.outcome for d in await store.save(update, articles)]
@@ -82,9 +105,43 @@ def test_a_newer_schema_is_refused_with_a_clear_error(db_path: Path) -> None:
         run(SqliteStore.open(str(db_path)))
 
 
-def test_save_decides_and_counts_in_one_transaction(db_path: Path) -> None:
-    async def go() -> tuple[list[Outcome], list[Outcome], list[Outcome]]:
+def test_a_version_1_database_is_migrated_keeping_its_rows(db_path: Path) -> None:
+    """Version 1 is made from today's schema by undoing step 1 -> 2 (SQLite drops columns)."""
+
+    async def fill() -> None:
         store = await SqliteStore.open(str(db_path))
+        assert await save(store, FEED, [article(FEED, 1)]) == [Outcome.NEW]
+        await store.close()
+
+    run(fill())
+    with closing(sqlite3.connect(db_path)) as db:
+        for table, column in (
+            ("feeds", "rules_hash"),
+            ("feeds", "filtered"),
+            ("fetch_log", "filtered"),
+        ):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.execute("PRAGMA user_version = 1")
+        db.commit()
+
+    async def reopen() -> list[Outcome]:
+        store = await SqliteStore.open(str(db_path))
+        try:
+            states = {s.name: s for s in await store.feed_states()}
+            assert states["A"].article_count == 1 and states["A"].rules_hash == ""
+            return await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
+        finally:
+            await store.close()
+
+    assert run(reopen()) == [Outcome.UNCHANGED, Outcome.NEW]
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_save_decides_and_counts_in_one_transaction(database: str) -> None:
+    async def go() -> tuple[list[Outcome], list[Outcome], list[Outcome]]:
+        store = await open_store(database)
         try:
             first = await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
             again = await save(store, FEED, [article(FEED, 1), article(FEED, 2, "changed")])
@@ -97,20 +154,23 @@ def test_save_decides_and_counts_in_one_transaction(db_path: Path) -> None:
     assert first == [Outcome.NEW, Outcome.NEW]
     assert again == [Outcome.UNCHANGED, Outcome.UPDATED]
     assert syndicated == [Outcome.DUPLICATE]
-    with closing(sqlite3.connect(db_path)) as db:
-        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
-        assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 3
+    assert count(database, "articles") == 2
+    assert count(database, "entries") == 3
 
 
 def test_a_failed_save_leaves_nothing_behind(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def go() -> None:
-        store = await SqliteStore.open(str(db_path))
+        store = await open_store(database)
         try:
 
             async def broken(*args: object) -> None:
-                raise sqlite3.OperationalError("database or disk is full")
+                if isinstance(store, SqliteStore):
+                    raise sqlite3.OperationalError("database or disk is full")
+                import asyncpg
+
+                raise asyncpg.DiskFullError("could not extend file: disk is full")
 
             monkeypatch.setattr(store, "_update_feed", broken)
             with pytest.raises(StoreError, match="disk is full"):
@@ -119,13 +179,12 @@ def test_a_failed_save_leaves_nothing_behind(
             await store.close()
 
     run(go())
-    with closing(sqlite3.connect(db_path)) as db:
-        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+    assert count(database, "articles") == 0
 
 
-def test_post_name_clash_gets_the_whole_id(db_path: Path) -> None:
+def test_post_name_clash_gets_the_whole_id(database: str) -> None:
     async def go() -> list[str]:
-        store = await SqliteStore.open(str(db_path))
+        store = await open_store(database)
         try:
             a, b = article(FEED, 1), article(FEED, 2)
             b = Article(
@@ -139,6 +198,109 @@ def test_post_name_clash_gets_the_whole_id(db_path: Path) -> None:
     names = sorted(run(go()))
     assert len(set(names)) == 2
     assert any(len(n) > len("2026-01-01-title-1.md") + 30 for n in names)
+
+
+# -- several workers on one database (two stores = two connections or pools) -------------
+
+
+def feeds_on_hosts(n: int, hosts: int) -> list[FeedConfig]:
+    return [FeedConfig(name=f"f{i:02}", url=f"http://h{i % hosts}.example/{i}") for i in range(n)]
+
+
+async def claim_all(
+    store: Store, at: datetime, *, limit: int = 4, lease: float = 60.0, per_host: int = 100
+) -> set[str]:
+    return {s.name for s in await store.claim_due(at, limit, lease, per_host)}
+
+
+def test_two_workers_claiming_at_once_never_get_the_same_feed(database: str) -> None:
+    feeds = feeds_on_hosts(30, hosts=30)
+
+    async def go() -> list[set[str]]:
+        one, two = await open_store(database), await open_store(database)
+        try:
+            await one.sync_feeds(feeds)
+            claims: list[set[str]] = []
+            while True:
+                got = await asyncio.gather(claim_all(one, NOW), claim_all(two, NOW))
+                if not any(got):
+                    return claims
+                claims += got
+        finally:
+            await one.close()
+            await two.close()
+
+    claims = run(go())
+    claimed = [name for c in claims for name in c]
+    assert sorted(claimed) == sorted(f.name for f in feeds)  # each exactly once
+
+
+def test_an_expired_lease_is_taken_over_by_another_worker(database: str) -> None:
+    async def go() -> tuple[set[str], set[str], set[str]]:
+        one, two = await open_store(database), await open_store(database)
+        try:
+            await one.sync_feeds(feeds_on_hosts(3, hosts=3))
+            first = await claim_all(one, NOW, lease=60.0)
+            while_held = await claim_all(two, NOW + timedelta(seconds=59))
+            after = await claim_all(two, NOW + timedelta(seconds=61))
+            return first, while_held, after
+        finally:
+            await one.close()
+            await two.close()
+
+    first, while_held, after = run(go())
+    assert first == after == {"f00", "f01", "f02"}
+    assert while_held == set()
+
+
+def test_per_host_is_one_budget_shared_by_all_workers(database: str) -> None:
+    async def go() -> list[int]:
+        one, two = await open_store(database), await open_store(database)
+        try:
+            await one.sync_feeds(feeds_on_hosts(6, hosts=1))
+            a = await claim_all(one, NOW, per_host=2)
+            b = await claim_all(two, NOW, per_host=2)
+            await one.release([s.id for s in await one.feed_states() if s.name in a][:1])
+            c = await claim_all(two, NOW, per_host=2)
+            return [len(a), len(b), len(c)]
+        finally:
+            await one.close()
+            await two.close()
+
+    assert run(go()) == [2, 0, 1]
+
+
+def test_two_workers_saving_one_syndicated_article_at_once_store_it_once(
+    database: str,
+) -> None:
+    """Feeds A and B carry the same articles (canonical URL and fingerprint); two workers save
+    them at the same moment: exactly one NEW and one DUPLICATE each time."""
+
+    async def go() -> list[list[Outcome]]:
+        one, two = await open_store(database), await open_store(database)
+        try:
+            ids = {name: s.id for name, s in (await one.sync_feeds([FEED, OTHER])).items()}
+
+            async def save_one(store: Store, feed: FeedConfig, n: int) -> Outcome:
+                update = FeedUpdate(feed_id=ids[feed.name], now=NOW, status="ok")
+                a = article(feed, n)  # post names differ by article id, as real ones do
+                a = dataclasses.replace(a, post_name=f"{a.id}.md")
+                [decision] = await store.save(update, [a])
+                return decision.outcome
+
+            rounds = []
+            for n in range(12):
+                got = await asyncio.gather(save_one(one, FEED, n), save_one(two, OTHER, n))
+                rounds.append(sorted(got, key=lambda o: o.value))
+            return rounds
+        finally:
+            await one.close()
+            await two.close()
+
+    rounds = run(go())
+    assert all(r == [Outcome.DUPLICATE, Outcome.NEW] for r in rounds), rounds
+    assert count(database, "articles") == 12
+    assert count(database, "entries") == 24
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
-"""Pure reads of HTML with selectolax (lexbor): visible text and the first meaningful image."""
+"""Pure reads of HTML with selectolax (lexbor): visible text, absolute URLs; and a fix for
+what HTML5 serializers write."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urljoin, urlsplit
+
 from selectolax.lexbor import LexborHTMLParser
 
-from .sanitize import absolute_url
 from .shape import text_of, too_complex
-
-_TINY = 2  # px: tracking pixels and spacers
 
 
 def visible_text(html: str, separator: str = " ") -> str:
@@ -24,19 +25,34 @@ def visible_text(html: str, separator: str = " ") -> str:
     return root.text(separator=separator) if root is not None else ""
 
 
-def first_image(html: str, base_url: str) -> str | None:
-    """The first <img> worth showing: absolute http(s), not a tracking pixel."""
-    if "<img" not in html.lower() or too_complex(html):
+def absolute_url(url: str, base_url: str) -> str | None:
+    """An absolute http(s) URL, or None for anything else (javascript:, data:, junk)."""
+    url = url.strip()
+    if not url:
         return None
-    for img in LexborHTMLParser(html).css("img"):
-        attrs = img.attributes
-        if _is_tiny(attrs.get("width")) or _is_tiny(attrs.get("height")):
-            continue
-        for name in ("src", "data-src", "data-original", "data-lazy-src"):
-            if (value := attrs.get(name)) and (url := absolute_url(value, base_url)):
-                return url
-    return None
+    try:
+        joined = urljoin(base_url, url)
+        parts = urlsplit(joined)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return joined
 
 
-def _is_tiny(value: str | None) -> bool:
-    return value is not None and value.strip().isdigit() and int(value) < _TINY
+# A tag as nh3 writes it (values double-quoted with '"' escaped; no comments, no raw text;
+# "<" in text escaped), and a <pre> start tag followed by a newline.
+_TAG_OR_PRE_NEWLINE = re.compile(
+    r'(<pre(?=[\s/>])(?:[^>"]++|"[^"]*+")*+>)(?=\n)|<(?:[^>"]++|"[^"]*+")*+>'
+)
+
+
+def keep_pre_newline(serialized: str) -> str:
+    """nh3's output with each <pre> keeping a newline that opens its text. A parser drops the
+    first newline after <pre>, and html5ever no longer writes the extra one that protects it:
+    without this, each pass through the sanitizer would eat one."""
+    if "<pre" not in serialized:
+        return serialized
+    return _TAG_OR_PRE_NEWLINE.sub(
+        lambda m: m.group(1) + "\n" if m.group(1) else m.group(), serialized
+    )

@@ -66,7 +66,12 @@ def _entry(item: dict[str, Any], home: str, feed_author: str | None) -> ParsedEn
         published=from_rfc3339(item.get("date_published")),
         updated=from_rfc3339(item.get("date_modified")),
         image_urls=tuple(_join(home, i) for i in images if i),
+        tags=tuple(dict.fromkeys(t for t in map(_str, _list(item.get("tags"))) if t)),
     )
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _join(base: str, url: str) -> str:

@@ -61,6 +61,7 @@ def _entry(e: Any, feed_url: str) -> ParsedEntry:
         # dict.get: FeedParserDict.get maps a missing updated_parsed to published_parsed.
         updated=from_struct_time(dict.get(e, "updated_parsed")),
         image_urls=_images(e),
+        tags=_tags(e),
     )
 
 
@@ -99,6 +100,11 @@ def _images(e: Any) -> tuple[str, ...]:
         if link.get("rel") == "enclosure" and (link.get("type") or "").lower().startswith("image/"):
             urls.append(_text(link.get("href")))
     return tuple(u for u in urls if u)
+
+
+def _tags(e: Any) -> tuple[str, ...]:
+    terms = (_text(t.get("term")) or _text(t.get("label")) for t in e.get("tags", []) or [])
+    return tuple(dict.fromkeys(t.strip() for t in terms if t.strip()))
 
 
 def _hints(feed: Any) -> FeedHints:

@@ -1,4 +1,6 @@
-"""I/O: the one storage interface. SQLite (aiosqlite) now; the same Protocol for PostgreSQL later.
+"""I/O: the one storage interface: SQLite (aiosqlite) for one machine, PostgreSQL (asyncpg) for
+several workers sharing one database. ``[storage] database`` picks the backend: a
+``postgresql://`` URL or a file path.
 
 Nothing outside this package writes SQL. The pipeline talks to ``Store`` only.
 """
@@ -10,7 +12,11 @@ from datetime import datetime
 from typing import Protocol
 
 from ..config import FeedConfig
+from ..errors import StoreError
 from ..models import Article, Decision, FeedState, FeedUpdate, StoredArticle
+from .dsn import display_database, is_postgres, scheme
+
+__all__ = ["Store", "display_database", "migrate_store", "open_store"]
 
 
 class Store(Protocol):
@@ -25,6 +31,10 @@ class Store(Protocol):
     async def save(self, update: FeedUpdate, articles: Sequence[Article]) -> list[Decision]:
         """Decide and write one feed's results in one transaction (dedupe inside it, so two
         feeds carrying the same article cannot both insert it)."""
+
+    async def preview(self, feed_id: int, articles: Sequence[Article]) -> list[Decision]:
+        """The decisions ``save`` would make now, writing nothing (full text crawls only the
+        articles that would be added or updated)."""
 
     async def pending_posts(self, limit: int) -> list[StoredArticle]:
         """Articles whose post file is older than their content (or was never written)."""
@@ -56,6 +66,12 @@ class Store(Protocol):
 
     async def set_disabled(self, name: str, reason: str | None) -> bool: ...
 
+    async def feed_articles(self, name: str) -> list[tuple[str, str]] | None:
+        """(id, post file name) of a feed's articles; None when there is no such feed."""
+
+    async def delete_feed(self, name: str) -> None:
+        """Forget a feed and its articles (``aggregator prune``)."""
+
     async def expired_articles(self, before: datetime) -> list[tuple[str, str]]: ...
 
     async def delete_articles(self, article_ids: Sequence[str]) -> None: ...
@@ -63,11 +79,46 @@ class Store(Protocol):
     async def maintain(self, keep_log_days: int = 30, now: datetime | None = None) -> None: ...
 
     def lock_daemon(self) -> None:
-        """Refuse (StoreError) when another daemon runs on this database."""
+        """SQLite: refuse (StoreError) when another daemon runs on this database. PostgreSQL:
+        several daemons are the point, nothing is refused."""
+
+    async def lead_publisher(self) -> bool:
+        """True while this process is the one that writes posts and the Atom document; ask
+        before each publishing round. SQLite: always (lock_daemon already excludes others).
+        PostgreSQL: a session advisory lock, kept until ``close`` or the process dies, when
+        another worker's next call takes over."""
 
 
 async def open_store(database: str) -> Store:
-    """Open (creating or migrating) the store named by ``[storage] database``."""
+    """Open the store named by ``[storage] database``. SQLite is created or migrated on open;
+    PostgreSQL is created when empty, and an older schema is refused: ``aggregator migrate``
+    upgrades it (many workers share it; none upgrades it under the others)."""
+    if is_postgres(database):
+        from .postgres import PostgresStore  # asyncpg loads only for PostgreSQL users
+
+        return await PostgresStore.open(database)
     from .sqlite import SqliteStore
 
+    _refuse_unknown_scheme(database)
     return await SqliteStore.open(database)
+
+
+async def migrate_store(database: str) -> tuple[int, int]:
+    """``aggregator migrate``: create or upgrade the schema; (version found, version now),
+    found 0 when the database was created."""
+    if is_postgres(database):
+        from .postgres import PostgresStore
+
+        return await PostgresStore.migrate(database)
+    from .sqlite import SqliteStore
+
+    _refuse_unknown_scheme(database)
+    return await SqliteStore.migrate(database)
+
+
+def _refuse_unknown_scheme(database: str) -> None:
+    if scheme(database) not in ("", "sqlite"):
+        raise StoreError(
+            display_database(database),
+            "unsupported database URL (expected a file path or postgresql://)",
+        )

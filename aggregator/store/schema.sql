@@ -19,7 +19,8 @@ CREATE TABLE feeds (
     disabled_reason TEXT,               -- gone (410), failures, user; NULL = active
     etag TEXT,
     last_modified TEXT,
-    body_hash TEXT,                     -- identical bytes are treated as not modified
+    body_hash TEXT,                     -- identical bytes are not modified; NULL: never read (the
+                                        -- backlog applies), '': read afresh next time
     last_fetch_at TEXT,
     last_status TEXT,                   -- ok, not_modified, failed, deferred
     last_http_status INTEGER,
@@ -30,7 +31,9 @@ CREATE TABLE feeds (
     schedule_reason TEXT,               -- fixed, adaptive, publisher hint, backoff, retry-after
     entry_gap REAL,                     -- typical seconds between entries (adaptive schedule)
     document_hint REAL,                 -- seconds asked by <ttl> / sy:update*
-    lease_until TEXT                    -- a worker holds the feed until then
+    lease_until TEXT,                   -- a worker holds the feed until then
+    rules_hash TEXT NOT NULL DEFAULT '',  -- include/exclude rules the stored body was read with
+    filtered INTEGER NOT NULL DEFAULT 0   -- entries the rules turned away in the last document
 );
 
 CREATE TABLE articles (
@@ -77,6 +80,7 @@ CREATE TABLE fetch_log (
     error TEXT,
     new INTEGER NOT NULL DEFAULT 0,
     updated INTEGER NOT NULL DEFAULT 0,
-    duplicate INTEGER NOT NULL DEFAULT 0
+    duplicate INTEGER NOT NULL DEFAULT 0,
+    filtered INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX fetch_log_feed ON fetch_log (feed_id, at);

@@ -40,7 +40,7 @@ _BUSY_TIMEOUT_MS = 10_000
 _FEED_COLUMNS = """
     f.id, f.name, f.url, f.etag, f.last_modified, f.body_hash, f.error_count, f.last_fetch_at,
     f.last_status, f.last_error, f.next_check_at, f.enabled, f.in_config, f.disabled_reason,
-    f.check_interval, f.schedule_reason, f.entry_gap, f.document_hint
+    f.check_interval, f.schedule_reason, f.entry_gap, f.document_hint, f.rules_hash, f.filtered
 """
 
 _ARTICLE_COLUMNS = """
@@ -68,6 +68,7 @@ class SqliteStore:
         self._path = path
         self._write_lock = asyncio.Lock()
         self._lock_fd: int | None = None
+        self._found_version = 0
 
     @classmethod
     async def open(cls, path: str) -> SqliteStore:
@@ -88,6 +89,14 @@ class SqliteStore:
             raise
         return store
 
+    @classmethod
+    async def migrate(cls, path: str) -> tuple[int, int]:
+        """``aggregator migrate``: (version found, version now); found 0 = created afresh.
+        SQLite upgrades on every open too: one machine, no other worker to surprise."""
+        store = await cls.open(path)
+        await store.close()
+        return store._found_version, SCHEMA_VERSION
+
     async def close(self) -> None:
         with suppress(sqlite3.Error):
             await self._db.execute("PRAGMA optimize")
@@ -103,7 +112,7 @@ class SqliteStore:
             await self._db.execute("PRAGMA journal_mode = WAL")
             await self._db.execute("PRAGMA synchronous = NORMAL")
             await self._db.execute("PRAGMA foreign_keys = ON")
-            version = await self._scalar("PRAGMA user_version")
+            version = self._found_version = await self._scalar("PRAGMA user_version")
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     self._path,
@@ -185,7 +194,7 @@ class SqliteStore:
             await self._update_feed(update)
             await self._db.execute(
                 "INSERT INTO fetch_log (feed_id, at, status, http_status, error, new, updated,"
-                " duplicate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " duplicate, filtered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     update.feed_id,
                     to_text(update.now),
@@ -195,9 +204,14 @@ class SqliteStore:
                     counts[Outcome.NEW],
                     counts[Outcome.UPDATED],
                     counts[Outcome.DUPLICATE],
+                    update.filtered or 0,
                 ),
             )
         return decisions
+
+    async def preview(self, feed_id: int, articles: Sequence[Article]) -> list[Decision]:
+        async with self._errors("read known entries"):
+            return decide(articles, await self._known(feed_id, articles))
 
     async def _known(self, feed_id: int, articles: Sequence[Article]) -> KnownEntries:
         by_key: dict[str, Match] = {}
@@ -266,10 +280,13 @@ class SqliteStore:
                 if d.outcome is Outcome.UPDATED
             ],
         )
+        # Entries beyond a first fetch's backlog are remembered like deleted articles
+        # (tombstones): seen, never stored, never new again.
         await self._many(
             "INSERT OR IGNORE INTO entries (feed_id, entry_key, article_id, first_seen)"
             " VALUES (?, ?, ?, ?)",
-            [(update.feed_id, d.article.entry_key, d.target, now) for d in decisions if d.new_key],
+            [(update.feed_id, d.article.entry_key, d.target, now) for d in decisions if d.new_key]
+            + [(update.feed_id, key, article_id, now) for key, article_id in update.skipped],
         )
 
     async def _post_names(self, articles: Sequence[Article]) -> dict[str, str]:
@@ -305,6 +322,8 @@ class SqliteStore:
                 schedule_reason = :schedule_reason,
                 entry_gap = coalesce(:entry_gap, entry_gap),
                 document_hint = coalesce(:document_hint, document_hint),
+                rules_hash = coalesce(:rules_hash, rules_hash),
+                filtered = coalesce(:filtered, filtered),
                 disabled_reason = coalesce(:disable, disabled_reason),
                 lease_until = NULL
             WHERE id = :feed_id
@@ -325,6 +344,8 @@ class SqliteStore:
                 "schedule_reason": u.schedule_reason,
                 "entry_gap": u.entry_gap,
                 "document_hint": u.document_hint,
+                "rules_hash": u.rules_hash,
+                "filtered": u.filtered,
                 "disable": u.disable,
                 "feed_id": u.feed_id,
             },
@@ -398,6 +419,42 @@ class SqliteStore:
             )
             return cursor.rowcount > 0
 
+    async def feed_articles(self, name: str) -> list[tuple[str, str]] | None:
+        """(id, post file name) of a feed's articles; None when the store has no such feed."""
+        async with self._errors("read a feed's articles"):
+            if await self._scalar("SELECT count(*) FROM feeds WHERE name = ?", (name,)) == 0:
+                return None
+            rows = await self._db.execute_fetchall(
+                "SELECT a.id, a.post_path FROM articles a JOIN feeds f ON f.id = a.feed_id"
+                " WHERE f.name = ? ORDER BY a.id",
+                (name,),
+            )
+        return [(r[0], r[1]) for r in rows]
+
+    async def delete_feed(self, name: str) -> None:
+        """Forget a feed: its articles, entry keys, log and row. Other feeds' sightings of its
+        articles (duplicates) are forgotten too and those feeds are read afresh next time, so
+        an article they also carry is stored again under them."""
+        async with self._write_lock, self._errors("delete feed"), self._transaction():
+            feed_id = await self._scalar("SELECT id FROM feeds WHERE name = ?", (name,))
+            if feed_id is None:
+                return
+            owned = "SELECT id FROM articles WHERE feed_id = ?"
+            # body_hash '' (not NULL, which means never read: the backlog would apply).
+            await self._db.execute(
+                "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = ''"
+                f" WHERE id IN (SELECT feed_id FROM entries WHERE article_id IN ({owned}))"
+                " AND id != ?",
+                (feed_id, feed_id),
+            )
+            await self._db.execute(
+                f"DELETE FROM entries WHERE article_id IN ({owned}) OR feed_id = ?",
+                (feed_id, feed_id),
+            )
+            for table in ("articles", "fetch_log"):
+                await self._db.execute(f"DELETE FROM {table} WHERE feed_id = ?", (feed_id,))
+            await self._db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+
     async def expired_articles(self, before: datetime) -> list[tuple[str, str]]:
         """(id, post file name) of articles published (or first seen) before ``before``."""
         async with self._errors("read expired articles"):
@@ -438,6 +495,10 @@ class SqliteStore:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
+
+    async def lead_publisher(self) -> bool:
+        """Always: one daemon per SQLite database (lock_daemon) is its only publisher."""
+        return True
 
     # -- rendering ----------------------------------------------------------------------
 
@@ -573,6 +634,8 @@ def _feed_state(r: Sequence[Any], article_count: int = 0) -> FeedState:
         schedule_reason=r[15],
         entry_gap=r[16],
         document_hint=r[17],
+        rules_hash=r[18],
+        filtered=r[19],
         article_count=article_count,
     )
 
