@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from .config import FeedConfig
 from .errors import FetchError, ParseError
-from .extract import first_image
+from .extract import choose_image
 from .extract.page import PageContent
 from .fetch import Fetcher
 from .models import Article, FetchResult
@@ -60,10 +60,6 @@ def with_page(article: Article, page: PageContent) -> Article:
     """The article with the page's body. Images, in order of preference: the feed's own
     (media, enclosure), the page's og:image, the first meaningful image of the new body, the
     one the feed's content had."""
-    image = (
-        article.media_image
-        or page.image
-        or first_image(page.content, article.link or "")
-        or article.image
-    )
-    return replace(article, content=page.content, image=image)
+    feed_images = [article.media_image] if article.media_image else []
+    image = choose_image(feed_images, page.content, article.link or "", page.image)
+    return replace(article, content=page.content, image=image or article.image)

@@ -31,25 +31,38 @@ class Digest:
     skipped: tuple[tuple[str, str], ...] = ()  # (entry key, article id) beyond the backlog
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a feed's document is read beyond the feed's own settings: the rules it keeps
+    entries by, the backlog of a first fetch (0 = all), whether inline data:image URLs stay."""
+
+    filters: Filters = NO_FILTERS
+    backlog: int = 0
+    allow_data_images: bool = False
+
+
+DEFAULT_READING = Reading()
+
+
 def digest_document(
     body: bytes,
     url: str,
     content_type: str,
     feed: FeedConfig,
     now: datetime,
-    filters: Filters = NO_FILTERS,
-    backlog: int = 0,
+    reading: Reading = DEFAULT_READING,
 ) -> Digest:
-    """The CPU-bound part, run in a worker process: bytes -> articles and rhythm. A
-    ``backlog`` (first fetch only) keeps the newest entries; the older ones are remembered as
-    seen, so that they do not come back as new on the next pass."""
+    """The CPU-bound part, run in a worker process: bytes -> articles and rhythm. A backlog
+    keeps the newest entries; the older ones are remembered as seen, so that they do not come
+    back as new on the next pass."""
     parsed = parse_document(body, url, content_type)
     if len(parsed.entries) > MAX_ENTRIES:
         parsed = replace(parsed, entries=newest_entries(parsed.entries, MAX_ENTRIES))
-    articles = normalize_feed(parsed, feed, url, now)
+    articles = normalize_feed(parsed, feed, url, now, reading.allow_data_images)
     dates = [a.published for a in articles if a.published is not None]
-    kept = [a for a in articles if filters.admits(a, feed.categories)]
+    kept = [a for a in articles if reading.filters.admits(a, feed.categories)]
     skipped: tuple[tuple[str, str], ...] = ()
+    backlog = reading.backlog
     if backlog and len(kept) > backlog:
         capped = newest(kept, backlog, _when)
         chosen = {a.id for a in capped}

@@ -24,16 +24,17 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from .config import Config, FeedConfig
 from .crawl import Crawler
-from .digest import Digest, digest_document
+from .digest import DEFAULT_READING, Digest, Reading, digest_document
 from .discover import discover_from, looks_like_html
 from .errors import AggregatorError, DeferredError, FetchError, ParseError
 from .extract.page import PageContent, extract_page
 from .fetch import Fetcher
 from .fetch.client import body_digest
-from .filters import NO_FILTERS, Filters
+from .filters import Filters
 from .hooks import run_on_change
 from .models import Article, FeedState, FeedUpdate, FetchResult, Outcome, PassSummary
 from .publish import BackgroundPublisher, publish
@@ -93,7 +94,9 @@ class Pipeline:
         self.fetcher = fetcher
         self.parser = parser
         self.clock = clock
-        self.crawler = Crawler(fetcher, parser.extract)
+        self.crawler = Crawler(
+            fetcher, partial(parser.extract, allow_data_images=config.output.allow_data_images)
+        )
 
     async def process_feed(self, feed: FeedConfig, state: FeedState) -> FeedOutcome:
         started = time.monotonic()
@@ -137,7 +140,10 @@ class Pipeline:
         if body_hash is None or (body_hash == state.body_hash and not rules_changed):
             return _Attempt("not_modified", result.status, result=result)
         try:
-            digest = await self.parser.run(result, feed, now, filters, self._backlog(feed, state))
+            reading = Reading(
+                filters, self._backlog(feed, state), self.config.output.allow_data_images
+            )
+            digest = await self.parser.run(result, feed, now, reading)
         except ParseError as e:
             return _Attempt("failed", result.status, str(e), result=result)
         return _Attempt(
@@ -283,8 +289,7 @@ class ParserPool:
         result: FetchResult,
         feed: FeedConfig,
         now: datetime,
-        filters: Filters = NO_FILTERS,
-        backlog: int = 0,
+        reading: Reading = DEFAULT_READING,
     ) -> Digest:
         assert result.body is not None
         loop = asyncio.get_running_loop()
@@ -297,8 +302,7 @@ class ParserPool:
                 result.content_type,
                 feed,
                 now,
-                filters,
-                backlog,
+                reading,
             )
         except ParseError as e:
             # concurrent.futures attaches the worker's traceback as the cause, which the
@@ -308,7 +312,9 @@ class ParserPool:
             self.close()  # a worker died (killed, out of memory): start afresh next time
             raise ParseError(result.url, "the parser process died on this document") from None
 
-    async def extract(self, page: FetchResult, feed: FeedConfig) -> PageContent | None:
+    async def extract(
+        self, page: FetchResult, feed: FeedConfig, allow_data_images: bool = False
+    ) -> PageContent | None:
         """An article page's body, extracted in a worker process."""
         assert page.body is not None
         loop = asyncio.get_running_loop()
@@ -321,6 +327,7 @@ class ParserPool:
                 page.content_type,
                 feed.content_selector,
                 feed.remove_selectors,
+                allow_data_images,
             )
         except BrokenProcessPool:
             self.close()

@@ -8,11 +8,15 @@ from typing import Any
 
 
 def _table(rows: Sequence[Any]) -> list[str]:
-    out = ["| system | run | wall s | feeds/s | articles/s | CPU s | peak RSS MB |",
-           "|---|---|---:|---:|---:|---:|---:|"]
+    out = [
+        "| system | run | wall s | feeds/s | articles/s | CPU s | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        out.append(f"| {r.system} | {r.run} | {r.m.wall:.2f} | {r.feeds_per_s:.0f} | "
-                   f"{r.articles_per_s:.0f} | {r.m.cpu:.1f} | {r.m.peak_rss_mb:.0f} |")
+        out.append(
+            f"| {r.system} | {r.run} | {r.m.wall:.2f} | {r.feeds_per_s:.0f} | "
+            f"{r.articles_per_s:.0f} | {r.m.cpu:.1f} | {r.m.peak_rss_mb:.0f} |"
+        )
     return out
 
 
@@ -20,16 +24,25 @@ def _find(rows: Sequence[Any], system: str, run: str) -> Any:
     return next(r for r in rows if r.system.startswith(system) and r.run == run)
 
 
-def write_report(out: Path, rows: Sequence[Any], scale_rows: Sequence[Any], info: dict[str, int],
-                 server: str, workers: int, env: str) -> None:
+def write_report(
+    out: Path,
+    rows: Sequence[Any],
+    scale_rows: Sequence[Any],
+    info: dict[str, int],
+    server: str,
+    workers: int,
+    env: str,
+) -> None:
     agg = {run: _find(rows, "aggregator", run) for run in ("pass 1", "pass 2", "pass 3")}
     rdr = {run: _find(rows, "reader", run) for run in ("pass 1", "pass 2", "pass 3")}
     floor = _find(rows, "floor: feedparser", "gen 1")
     vs_reader = agg["pass 1"].feeds_per_s / rdr["pass 1"].feeds_per_s
     vs_floor = agg["pass 1"].m.wall / floor.m.wall
     pass2_speedup = agg["pass 1"].m.wall / agg["pass 2"].m.wall
-    rss_2000 = next((r.m.peak_rss_mb for r in scale_rows if r.feeds == 2000 and r.run == "pass 1"),
-                    agg["pass 1"].m.peak_rss_mb if agg["pass 1"].feeds == 2000 else None)
+    rss_2000 = next(
+        (r.m.peak_rss_mb for r in scale_rows if r.feeds == 2000 and r.run == "pass 1"),
+        agg["pass 1"].m.peak_rss_mb if agg["pass 1"].feeds == 2000 else None,
+    )
     lines = [
         "# Benchmarks",
         "",
@@ -60,20 +73,28 @@ def write_report(out: Path, rows: Sequence[Any], scale_rows: Sequence[Any], info
         f"{'yes' if pass2_speedup >= 20 else 'no'} |",
     ]
     if rss_2000 is not None:
-        lines.append(f"| peak RSS ≤ 150 MB at N = 2000 | {rss_2000:.0f} MB | "
-                     f"{'yes' if rss_2000 <= 150 else 'no'} |")
+        lines.append(
+            f"| peak RSS ≤ 150 MB at N = 2000 | {rss_2000:.0f} MB | "
+            f"{'yes' if rss_2000 <= 150 else 'no'} |"
+        )
     if scale_rows:
         lines += ["", "## Scaling (aggregator)", "", *_table(scale_rows)]
-    lines += ["", "![pass wall time and peak memory](benchmarks.png)", "",
-              "What bounds each number, and what was changed to get here: "
-              "[performance.md](performance.md).", ""]
+    lines += [
+        "",
+        "![pass wall time and peak memory](benchmarks.png)",
+        "",
+        "What bounds each number, and what was changed to get here: "
+        "[performance.md](performance.md).",
+        "",
+    ]
     target = out / "benchmarks.md"
     target.write_text("\n".join(lines) + _kept_sections(target), encoding="utf-8")
     _chart(out / "benchmarks.png", agg, rdr, floor, scale_rows)
 
 
-def _chart(path: Path, agg: dict[str, Any], rdr: dict[str, Any], floor: Any,
-           scale_rows: Sequence[Any]) -> None:
+def _chart(
+    path: Path, agg: dict[str, Any], rdr: dict[str, Any], floor: Any, scale_rows: Sequence[Any]
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,8 +117,13 @@ def _chart(path: Path, agg: dict[str, Any], rdr: dict[str, Any], floor: Any,
         ax.set_xlabel("feeds (N)")
         ax.set_ylabel("pass 1 wall seconds")
         twin = ax.twinx()
-        twin.plot([r.feeds for r in first], [r.m.peak_rss_mb for r in first], marker="s",
-                  color="tab:red", label="peak RSS MB")
+        twin.plot(
+            [r.feeds for r in first],
+            [r.m.peak_rss_mb for r in first],
+            marker="s",
+            color="tab:red",
+            label="peak RSS MB",
+        )
         twin.set_ylabel("peak RSS MB")
         ax.set_title("scaling (pass 1)")
     fig.tight_layout()
@@ -114,4 +140,4 @@ def _kept_sections(page: Path) -> str:
         return ""
     text = page.read_text(encoding="utf-8")
     starts = [i for i in (text.find(h) for h in _KEPT) if i >= 0]
-    return "\n" + text[min(starts):] if starts else ""
+    return "\n" + text[min(starts) :] if starts else ""

@@ -192,7 +192,8 @@ def test_a_feeds_backlog_overrides_the_global_one(loopback: LoopbackServer, ws: 
     assert ws.fetch().returncode == 0
     counts = dict(
         ws.query(
-            "SELECT f.name, count(a.id) FROM feeds f JOIN articles a ON a.feed_id = f.id GROUP BY f.name"
+            "SELECT f.name, count(a.id) FROM feeds f JOIN articles a ON a.feed_id = f.id"
+            " GROUP BY f.name"
         )
     )
     assert counts == {"A": 30, "B": 3}

@@ -4,11 +4,13 @@ showing (the feed's own, the crawled page's og:image, the first meaningful <img>
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from server import FeedResource, LoopbackServer, Workspace
 
 from aggregator.config import FeedConfig
 from aggregator.extract import choose_image, first_image, page_image, sanitize_html
@@ -369,3 +371,30 @@ def test_normalize_sets_image_and_media_image() -> None:
     assert (a.image, a.media_image) == ("https://site.example/a.jpg", None)
     assert a.content == '<img src="https://site.example/a.jpg">'
     assert (b.image, b.media_image) == ("https://site.example/thumb.jpg",) * 2
+
+
+# -- [output] allow_data_images through the real CLI -------------------------------------------
+
+PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_allow_data_images_reaches_stored_content(
+    loopback: LoopbackServer, ws: Workspace, allowed: bool
+) -> None:
+    content = (
+        f'<p>Chart:</p><img src="{PIXEL}" width="300" height="200"><img src="data:image/svg+xml,x">'
+    )
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+        "<title>Inline</title><guid>urn:inline</guid><link>https://e.example/1</link>"
+        f"<description>{escape(content)}</description></item></channel></rss>"
+    )
+    loopback.routes["/f.xml"] = FeedResource(rss.encode())
+    ws.write_config(
+        [{"name": "F", "url": loopback.url("/f.xml")}], output={"allow_data_images": allowed}
+    )
+    assert ws.fetch().returncode == 0
+    (stored,) = ws.query("SELECT content FROM articles")
+    assert (PIXEL in stored[0]) is allowed
+    assert "svg" not in stored[0], "never an SVG data URL"

@@ -1,6 +1,7 @@
 """The sanitizer against classic XSS payloads (tests/fixtures/xss-payloads.txt): nothing it
 returns can run, read as a browser reads it (selectolax's lexbor is an HTML5 parser). And, for
-any markup, sanitizing is idempotent and never adds markup."""
+generated markup: sanitizing never adds markup, is idempotent where the nesting conforms to
+HTML, and settles in a second pass where it does not."""
 
 from __future__ import annotations
 
@@ -59,9 +60,9 @@ def assert_cannot_run(output: str, data_images: bool) -> None:
             assert not name.startswith("on"), node.html
             assert name not in CODE_ATTRIBUTES, node.html
             if name in URL_ATTRIBUTES:
-                url = value or ""
+                url = re.sub(r"[\t\n\r]", "", value or "").strip(_C0_AND_SPACE).lower()
                 used = scheme(url)
-                data_image = data_images and used == "data" and DATA_IMAGE.match(url.lower())
+                data_image = data_images and used == "data" and DATA_IMAGE.match(url)
                 assert used in SAFE_SCHEMES or data_image, node.html
 
 
@@ -71,6 +72,7 @@ def test_no_payload_output_can_run(payload: str, data_images: bool) -> None:
     output = sanitize_html(
         f"<p>before</p>{payload}<p>after</p>", BASE, allow_data_images=data_images
     )
+    assert output.startswith("<p>before</p>")
     assert_cannot_run(output, data_images)
     assert sanitize_html(output, BASE, allow_data_images=data_images) == output
 

@@ -20,7 +20,7 @@ from .shape import too_complex
 # Where lazy loaders keep the real URL, most common first (data-actualsrc: Zhihu).
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-lazy", "data-actualsrc")
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "srcset")
-# Any of the attributes above: HTML without one skips the parser.
+# Any of the attributes above, or data-poster: HTML without one skips the parser.
 _LAZY_HINT = re.compile(r"data-(?:src|original|lazy|actualsrc|poster)|srcset", re.IGNORECASE)
 
 _TINY = 2  # px, either side: tracking pixels, spacer lines
@@ -77,8 +77,9 @@ def choose_image(
 ) -> str | None:
     """The article's picture, in order: the feed's own (media:thumbnail, media:content,
     image enclosures, as parse/ lists them), the crawled page's og:image / twitter:image
-    (``page_image``, see below), the first meaningful <img> of the content. Relative URLs
-    resolve against ``base_url``; the result is absolute http(s) or None."""
+    (what page_image() found there, already absolute), the first meaningful <img> of the
+    content. Relative URLs resolve against ``base_url``; the result is absolute http(s) or
+    None."""
     return feed_image(feed_images, base_url) or page_image or first_image(content_html, base_url)
 
 

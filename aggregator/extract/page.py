@@ -33,6 +33,7 @@ def extract_page(
     content_type: str,
     content_selector: str | None = None,
     remove_selectors: Sequence[str] = (),
+    allow_data_images: bool = False,
 ) -> PageContent | None:
     """The article in a fetched page, or None when nothing with text was found (the caller
     keeps the feed's own content)."""
@@ -55,7 +56,7 @@ def extract_page(
         # to read again and may quote malformed attributes differently.
         source = (tree.html or "") if remove_selectors else html
         raw = extract_article(source, base) or ""
-    content = sanitize_html(raw, base)
+    content = sanitize_html(raw, base, allow_data_images=allow_data_images)
     if not clean_text(visible_text(content)):
         return None
     return PageContent(content, image)

@@ -348,7 +348,10 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
 
     # Not feeds.
     html_page = b"<!doctype html><html><head><title>Hi</title></head><body><p>x</p></body></html>"
-    add(Hostile("html-page", "/page.html", "failed", "HTML page without a readable feed"), doc(html_page, "text/html"))
+    add(
+        Hostile("html-page", "/page.html", "failed", "HTML page without a readable feed"),
+        doc(html_page, "text/html"),
+    )
     add(Hostile("binary-garbage", "/garbage", "failed", "not a feed"), doc(garbage))
     add(Hostile("empty-body", "/empty", "failed", "empty document"), doc(b""))
     deep_json = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 100_000
