@@ -28,10 +28,16 @@ log = logging.getLogger(__name__)
 Extract = Callable[[FetchResult, FeedConfig], Awaitable[PageContent | None]]
 
 
+# Pages between request and extraction at once, over all feeds: the extractor keeps up with
+# two cores, so more bodies in flight would only wait in memory (each up to max_bytes).
+IN_FLIGHT = 16
+
+
 class Crawler:
     def __init__(self, fetcher: Fetcher, extract: Extract) -> None:
         self.fetcher = fetcher
         self.extract = extract
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
 
     async def complete(self, feed: FeedConfig, articles: Sequence[Article]) -> list[Article]:
         """``articles`` with their pages' full text, where it could be had."""
@@ -41,8 +47,9 @@ class Crawler:
         if not article.link:
             return article
         try:
-            page = await self.fetcher.fetch_page(article.link, feed)
-            content = await self.extract(page, feed)
+            async with self._in_flight:
+                page = await self.fetcher.fetch_page(article.link, feed)
+                content = await self.extract(page, feed)
         except (FetchError, ParseError) as e:
             log.warning("full text feed=%r: %s; keeping the feed's content", feed.name, e)
             return article

@@ -24,7 +24,6 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
 
 from .config import Config, FeedConfig
 from .crawl import Crawler
@@ -94,9 +93,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.parser = parser
         self.clock = clock
-        self.crawler = Crawler(
-            fetcher, partial(parser.extract, allow_data_images=config.output.allow_data_images)
-        )
+        self.crawler = Crawler(fetcher, self._extract_page)
 
     async def process_feed(self, feed: FeedConfig, state: FeedState) -> FeedOutcome:
         started = time.monotonic()
@@ -173,6 +170,10 @@ class Pipeline:
         if state.body_hash is not None:
             return 0
         return feed.backlog if feed.backlog is not None else self.config.fetch.backlog
+
+    async def _extract_page(self, page: FetchResult, feed: FeedConfig) -> PageContent | None:
+        # self.config, not a copy: a reloaded config applies to the next page.
+        return await self.parser.extract(page, feed, self.config.output.allow_data_images)
 
     async def _with_full_text(
         self, feed: FeedConfig, state: FeedState, articles: list[Article]
