@@ -1,0 +1,125 @@
+"""The pipeline on both storage backends: the same pass (fetch, parse, filter, dedupe, crawl,
+store, publish) against a loopback server, once on SQLite and once on PostgreSQL, checked
+through the Store interface and the files it publishes."""
+
+from __future__ import annotations
+
+import asyncio
+from xml.sax.saxutils import escape
+
+from server import (
+    FIXTURE_FEEDS,
+    FeedResource,
+    LoopbackServer,
+    Reply,
+    Workspace,
+    serve_fixture_feeds,
+)
+
+from aggregator.config import load_config
+from aggregator.models import FeedState, PassSummary, StoredArticle
+from aggregator.pipeline import run_pass
+from aggregator.store import open_store
+
+
+def one_pass(ws: Workspace) -> tuple[PassSummary, list[StoredArticle], dict[str, FeedState]]:
+    config = load_config(ws.config_path)
+
+    async def go() -> tuple[PassSummary, list[StoredArticle], dict[str, FeedState]]:
+        store = await open_store(config.storage.database)
+        try:
+            summary = await run_pass(config, store, [f for f in config.feeds if f.enabled])
+            states = {s.name: s for s in await store.feed_states()}
+            return summary, await store.newest(1000), states
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def rss(items: list[tuple[str, str, str]]) -> bytes:
+    """(guid, link, description) items."""
+    body = "".join(
+        f"<item><title>Story {escape(g)}</title><guid>{escape(g)}</guid><link>{escape(link)}</link>"
+        f"<description>{escape(d)}</description></item>"
+        for g, link, d in items
+    )
+    channel = f"<channel><title>T</title>{body}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+
+
+def test_fixture_feeds_then_a_pass_with_nothing_new(
+    loopback: LoopbackServer, ws: Workspace, database: str
+) -> None:
+    ws.write_config(serve_fixture_feeds(loopback), storage={"database": database})
+    summary, articles, _ = one_pass(ws)
+    assert (summary.feeds_ok, summary.new, summary.feeds_failed) == (4, 8, 0)
+    assert {a.title for a in articles} == {t for f in FIXTURE_FEEDS for t in f.titles}
+    assert sorted(ws.posts()) == sorted(a.post_path for a in articles)
+    assert ws.atom_path.read_text().count("<entry>") == 8
+
+    stamps = ws.stamps()
+    summary, articles, _ = one_pass(ws)
+    assert (summary.feeds_not_modified, summary.new, summary.updated) == (4, 0, 0)
+    assert ws.stamps() == stamps, "nothing rewritten"
+
+
+def test_updates_replace_and_syndication_is_stored_once(
+    loopback: LoopbackServer, ws: Workspace, database: str
+) -> None:
+    shared = "https://news.example/shared-story?utm_source=a"
+    loopback.routes["/a.xml"] = FeedResource(rss([("a1", shared, "First version.")]))
+    loopback.routes["/b.xml"] = FeedResource(
+        rss(
+            [
+                ("b1", "https://www.news.example/shared-story", "Elsewhere."),
+                ("b2", "https://b.example/2", "Own."),
+            ]
+        )
+    )
+    feeds = [{"name": n, "url": loopback.url(f"/{n.lower()}.xml")} for n in ("A", "B")]
+    ws.write_config(feeds, storage={"database": database}, fetch={"concurrency": 1})
+    summary, articles, _ = one_pass(ws)
+    assert (summary.new, summary.duplicate) == (2, 1)
+
+    loopback.routes["/a.xml"] = FeedResource(rss([("a1", shared, "Second version.")]))
+    summary, articles, _ = one_pass(ws)
+    assert (summary.new, summary.updated) == (0, 1)
+    by_feed = {a.feed_name: a for a in articles}
+    assert len(articles) == 2 and "Second version." in by_feed["A"].content
+    post = ws.posts()[by_feed["A"].post_path].decode()
+    assert "Second version." in post and "First version." not in post
+
+
+def test_filters_backlog_and_full_text(
+    loopback: LoopbackServer, ws: Workspace, database: str
+) -> None:
+    page = b"<html><body><nav>Menu</nav><article><p>" + b"The whole article text. " * 40
+    page += b"</p></article></body></html>"
+    loopback.routes["/page.html"] = lambda r: Reply(200, page, {"Content-Type": "text/html"})
+    items = [(f"g{i}", f"https://x.example/{i}", f"Summary {i}.") for i in range(10)]
+    items[0] = ("g0", loopback.url("/page.html"), "Summary 0.")
+    items[1] = ("g1", "https://x.example/1", "Sponsored content.")
+    loopback.routes["/f.xml"] = FeedResource(rss(items))
+    ws.write_config(
+        [
+            {
+                "name": "F",
+                "url": loopback.url("/f.xml"),
+                "exclude": ["content:^Sponsored"],
+                "backlog": 3,
+                "full_text": True,
+            }
+        ],
+        storage={"database": database},
+    )
+    summary, articles, states = one_pass(ws)
+    assert summary.filtered == 1 and states["F"].filtered == 1
+    assert len(articles) == 3, "the backlog of a first fetch"
+    crawled = [a for a in articles if a.link == loopback.url("/page.html")]
+    assert crawled and "The whole article text." in crawled[0].content
+    assert "Menu" not in crawled[0].content
+
+    summary, articles, _ = one_pass(ws)
+    assert summary.new == 0 and len(articles) == 3, "entries beyond the backlog stay seen"
+    assert len(loopback.requests_for("/page.html")) == 1, "one page request per article"
