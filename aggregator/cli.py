@@ -50,13 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         redact_secrets_of(config)
         return int(asyncio.run(args.handler(config, args)))
     except ConfigError as e:
-        print(f"aggregator: config error: {e}", file=sys.stderr)
+        report(f"aggregator: config error: {e}")
         return EXIT_USAGE
     except (StoreError, OutputError) as e:
-        print(f"aggregator: {e}", file=sys.stderr)
+        report(f"aggregator: {e}")
         return EXIT_REFUSED
     except AggregatorError as e:
-        print(f"aggregator: {e}", file=sys.stderr)
+        report(f"aggregator: {e}")
         return EXIT_FEED_FAILED
     except KeyboardInterrupt:
         return 130
@@ -541,7 +541,7 @@ async def cmd_add(config: Config, args: argparse.Namespace) -> int:
         print(f"aggregator: {args.url}: expected an http(s) URL or a local file", file=sys.stderr)
         return EXIT_USAGE
     check_new_feed(config, args.name, url)  # before any request
-    async with Fetcher(config.fetch) as fetcher:
+    async with Fetcher(config.fetch, trusted=[url]) as fetcher:  # the URL the user typed
         found = await discover(fetcher, url)
     name = args.name or unique_name(suggested_name(found), {f.name for f in config.feeds})
     entry = append_feed(config.path, name, found.url, args.category)

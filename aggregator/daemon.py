@@ -31,6 +31,7 @@ from .errors import AggregatorError
 from .fetch import Fetcher
 from .health import HealthServer, Metrics
 from .hooks import run_on_change
+from .logs import redact_secrets_of
 from .models import FeedState
 from .output import remove_post_files
 from .pipeline import ParserPool, Pipeline, utcnow
@@ -71,7 +72,8 @@ class Daemon:
         await self._lead()  # first duty of a publisher: repair what a killed run left
         health = await self._start_health()
         with ParserPool() as parser:
-            async with Fetcher(self.config.fetch) as fetcher:
+            trusted = [f.url for f in self.config.feeds]
+            async with Fetcher(self.config.fetch, trusted) as fetcher:
                 self.pipeline = Pipeline(self.config, store, fetcher, parser)
                 scheduler = self._scheduler()
                 self._install_signals()
@@ -247,6 +249,8 @@ class Daemon:
             return
         old, self.config = self.config, new
         self.pipeline.config = new
+        self.pipeline.fetcher.trust(f.url for f in new.feeds)
+        redact_secrets_of(new)
         await self._sync_feeds(new, previous=old)
         if (new.fetch, new.storage, new.daemon) != (old.fetch, old.storage, old.daemon):
             log.warning("reload: changes to [fetch], [storage] and [daemon] apply on restart")

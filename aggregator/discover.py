@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -20,7 +20,6 @@ from .config import FeedConfig
 from .errors import DiscoveryError, FetchError, ParseError
 from .extract.page import decode_html
 from .fetch import Fetcher
-from .fetch.guard import first_refusal, resolve
 from .models import FetchResult, ParsedFeed
 from .parse import parse_document
 from .text import clean_line
@@ -32,8 +31,8 @@ __all__ = [
     "anchor_feed_links",
     "candidate_urls",
     "discover",
-    "discover_from",
     "feed_links",
+    "follow_page",
     "looks_like_html",
     "suggested_name",
 ]
@@ -79,10 +78,20 @@ _HTML_START = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Discovered:
-    """A URL that answered with a readable feed, and that feed's own title (may be empty)."""
+    """A URL that answered with a readable feed, that feed's own title (may be empty), and
+    the response itself."""
 
     url: str
     title: str
+    result: FetchResult | None = field(default=None, compare=False, repr=False)
+
+
+Parse = Callable[[bytes, str, str], Awaitable[ParsedFeed]]
+
+
+async def parse_in_thread(body: bytes, url: str, content_type: str) -> ParsedFeed:
+    """For one-off documents (``aggregator add``); the pipeline parses in its worker pool."""
+    return await asyncio.to_thread(parse_document, body, url, content_type)
 
 
 def suggested_name(found: Discovered) -> str:
@@ -204,66 +213,41 @@ async def discover(fetcher: Fetcher, url: str, feed: FeedConfig | None = None) -
     cannot be fetched and DiscoveryError (naming what was tried) when no feed is found."""
     settings = feed or FeedConfig(name=url, url=url)
     page = await fetcher.fetch_feed(url, settings)
-    return await discover_from(fetcher, url, page, settings)
-
-
-async def discover_from(
-    fetcher: Fetcher, url: str, page: FetchResult, feed: FeedConfig | None = None
-) -> Discovered:
-    """Like ``discover`` for a response already in hand (the fetch pipeline has one when a
-    configured feed URL answers with a web page)."""
-    settings = feed or FeedConfig(name=url, url=url)
     body = page.body or b""
     try:
-        parsed = await _parse(body, page.url, page.content_type)
-        return Discovered(page.permanent_url or url, parsed.title)
+        parsed = await parse_in_thread(body, page.url, page.content_type)
+        return Discovered(page.permanent_url or url, parsed.title, page)
     except ParseError as e:
         if not looks_like_html(body, page.content_type):
             raise DiscoveryError(
                 url, f"neither a feed nor an HTML page ({e.message})", status=page.status
             ) from None
-    html = await asyncio.to_thread(decode_html, body, page.content_type)
-    candidates = await asyncio.to_thread(candidate_urls, html, page.url)
-    return await _first_feed(fetcher, url, page.status, candidates, settings)
+    return await follow_page(fetcher, url, page, settings)
 
 
-async def _first_feed(
-    fetcher: Fetcher, url: str, status: int, candidates: list[str], settings: FeedConfig
+async def follow_page(
+    fetcher: Fetcher,
+    url: str,
+    page: FetchResult,
+    feed: FeedConfig,
+    parse: Parse = parse_in_thread,
 ) -> Discovered:
+    """The first feed that an HTML page at ``url`` leads to: its advertised feeds, feed-like
+    links, then common paths. Candidates are fetched with ``feed``'s settings through the
+    fetcher, whose guard checks every host but the configured ones and whose feed headers stay
+    on the configured origin."""
+    html = await asyncio.to_thread(decode_html, page.body or b"", page.content_type)
+    candidates = await asyncio.to_thread(candidate_urls, html, page.url)
     tried: list[str] = []
     for candidate in candidates:
-        if refused := await _cross_host_refusal(fetcher, url, candidate):
-            tried.append(f"{candidate} ({refused})")
-            continue
         try:
-            result = await fetcher.fetch_feed(candidate, _for_host(settings, url, candidate))
-            parsed = await _parse(result.body or b"", result.url, result.content_type)
+            result = await fetcher.fetch_feed(candidate, feed)
+            parsed = await parse(result.body or b"", result.url, result.content_type)
         except (FetchError, ParseError) as e:
             tried.append(f"{candidate} ({e.message})")
             continue
-        return Discovered(result.permanent_url or candidate, parsed.title)
+        return Discovered(result.permanent_url or candidate, parsed.title, result)
     what = "; ".join(tried) if tried else "the page links to no feed"
-    raise DiscoveryError(url, f"an HTML page without a readable feed; tried: {what}", status=status)
-
-
-async def _cross_host_refusal(fetcher: Fetcher, url: str, candidate: str) -> str | None:
-    """Why a candidate on another host than ``url`` is not fetched: the page, not the user,
-    chose it, so it must not lead to this machine or its network (unless allow_private).
-    A check before the request: the feed client follows redirects unguarded."""
-    host = urlsplit(candidate).hostname or ""
-    if fetcher.config.allow_private or host == urlsplit(url).hostname:
-        return None
-    port = urlsplit(candidate).port or (443 if candidate.startswith("https:") else 80)
-    return first_refusal(host, await resolve(host, port))
-
-
-def _for_host(settings: FeedConfig, url: str, candidate: str) -> FeedConfig:
-    """The feed's headers (an access key) go only to the host the user named."""
-    if urlsplit(candidate).hostname == urlsplit(url).hostname:
-        return settings
-    return replace(settings, headers=())
-
-
-async def _parse(body: bytes, url: str, content_type: str) -> ParsedFeed:
-    # feedparser is CPU-bound; one document, so a thread (not the pipeline's process pool).
-    return await asyncio.to_thread(parse_document, body, url, content_type)
+    raise DiscoveryError(
+        url, f"an HTML page without a readable feed; tried: {what}", status=page.status
+    )

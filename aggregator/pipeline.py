@@ -24,18 +24,28 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from .config import Config, FeedConfig
 from .crawl import Crawler
 from .digest import DEFAULT_READING, Digest, Reading, digest_document
-from .discover import discover_from, looks_like_html
+from .discover import follow_page, looks_like_html
 from .errors import AggregatorError, DeferredError, FetchError, ParseError
 from .extract.page import PageContent, extract_page
 from .fetch import Fetcher
 from .fetch.client import body_digest
 from .filters import Filters
 from .hooks import run_on_change
-from .models import Article, FeedState, FeedUpdate, FetchResult, Outcome, PassSummary
+from .models import (
+    Article,
+    FeedState,
+    FeedUpdate,
+    FetchResult,
+    Outcome,
+    ParsedFeed,
+    PassSummary,
+)
+from .parse import parse_document
 from .publish import BackgroundPublisher, publish
 from .schedule import Signals, next_check
 from .store import Store
@@ -43,6 +53,7 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -155,15 +166,13 @@ class Pipeline:
     async def _discovered(
         self, feed: FeedConfig, state: FeedState, page: FetchResult
     ) -> FetchResult:
-        """A configured URL that answers with a web page: the feed the page links to, fetched
-        and remembered as the feed's URL (like a permanent redirect), so the next pass goes
-        there directly. Raises DiscoveryError (a FetchError) naming what was tried."""
-        found = await discover_from(self.fetcher, state.url, page, feed)
-        if found.url in (state.url, page.url):
-            return page  # HTML-looking, yet a feed
+        """A configured URL that answers with a web page: the feed the page links to,
+        remembered as the feed's URL (like a permanent redirect), so the next pass goes there
+        directly. Raises DiscoveryError (a FetchError) naming what was tried."""
+        found = await follow_page(self.fetcher, state.url, page, feed, self.parser.parse)
+        assert found.result is not None
         log.info("feed=%r: %s is a web page; using its feed %s", feed.name, state.url, found.url)
-        result = await self.fetcher.fetch_feed(found.url, feed)
-        return replace(result, permanent_url=result.permanent_url or found.url)
+        return replace(found.result, permanent_url=found.url)
 
     def _backlog(self, feed: FeedConfig, state: FeedState) -> int:
         """The cap on a first read of the feed (0 = none); later reads keep every entry."""
@@ -292,50 +301,43 @@ class ParserPool:
         now: datetime,
         reading: Reading = DEFAULT_READING,
     ) -> Digest:
+        """A fetched feed document -> its articles (parse, normalize, filter)."""
         assert result.body is not None
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(
-                self._pool(),
-                digest_document,
-                result.body,
-                result.url,
-                result.content_type,
-                feed,
-                now,
-                reading,
-            )
-        except ParseError as e:
-            # concurrent.futures attaches the worker's traceback as the cause, which the
-            # message would then carry: the feed's error is the message alone.
-            raise ParseError(e.subject, e.message) from None
-        except BrokenProcessPool:
-            self.close()  # a worker died (killed, out of memory): start afresh next time
-            raise ParseError(result.url, "the parser process died on this document") from None
+        args = (result.body, result.url, result.content_type, feed, now, reading)
+        return await self._submit(result.url, digest_document, *args)
+
+    async def parse(self, body: bytes, url: str, content_type: str) -> ParsedFeed:
+        """A document parsed, nothing more (feed discovery's candidates)."""
+        return await self._submit(url, parse_document, body, url, content_type)
 
     async def extract(
         self, page: FetchResult, feed: FeedConfig, allow_data_images: bool = False
     ) -> PageContent | None:
-        """An article page's body, extracted in a worker process."""
+        """An article page's body."""
         assert page.body is not None
-        loop = asyncio.get_running_loop()
+        selectors = (feed.content_selector, feed.remove_selectors)
+        args = (page.body, page.url, page.content_type, *selectors, allow_data_images)
         try:
-            return await loop.run_in_executor(
-                self._pool(),
-                extract_page,
-                page.body,
-                page.url,
-                page.content_type,
-                feed.content_selector,
-                feed.remove_selectors,
-                allow_data_images,
-            )
-        except BrokenProcessPool:
-            self.close()
-            raise ParseError(page.url, "the extractor process died on this page") from None
+            return await self._submit(page.url, extract_page, *args)
+        except ParseError:
+            raise
         except Exception as e:
             # Third-party extractors raise what they raise; the feed's content is kept.
             raise ParseError(page.url, f"extraction failed: {type(e).__name__}: {e}") from None
+
+    async def _submit(self, url: str, work: Callable[..., T], *args: object) -> T:
+        """``work(*args)`` in a worker process; ParseError (naming ``url``) when it fails as
+        expected or when the worker dies."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool(), work, *args)
+        except ParseError as e:
+            # concurrent.futures attaches the worker's traceback as the cause, which the
+            # message would then carry: the error is the message alone.
+            raise ParseError(e.subject, e.message) from None
+        except BrokenProcessPool:
+            self.close()  # a worker died (killed, out of memory): start afresh next time
+            raise ParseError(url, "the worker process died on this document") from None
 
     def close(self) -> None:
         if self._executor is not None:
@@ -366,7 +368,7 @@ async def run_pass(
 
     publisher = BackgroundPublisher(store, config.output)
     with ParserPool() as parser:
-        async with Fetcher(config.fetch) as fetcher:
+        async with Fetcher(config.fetch, trusted=[f.url for f in config.feeds]) as fetcher:
             pipeline = Pipeline(config, store, fetcher, parser, clock)
 
             async def worker() -> None:

@@ -8,14 +8,15 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
-from server import LoopbackServer, Reply, redirect, status
+from server import LoopbackServer, Reply, redirect, running_server, status
 
 from aggregator.config import FeedConfig, FetchConfig
 from aggregator.errors import FetchError
 from aggregator.fetch import guard
 from aggregator.fetch.client import Fetcher
-from aggregator.fetch.guard import first_refusal, refusal
+from aggregator.fetch.guard import first_refusal, own_headers, refusal, strip_foreign_headers
 from aggregator.fetch.robots import product_token, rules_from
 from aggregator.models import FetchResult
 
@@ -39,6 +40,7 @@ from aggregator.models import FetchResult
         ("169.254.169.254", "link-local"),  # cloud metadata services
         ("fe80::1", "link-local"),
         ("fe80::1%eth0", "link-local"),  # a scoped address from getaddrinfo
+        ("fec0::1", "site-local"),  # deprecated (RFC 3879), still routed on some networks
         ("224.0.0.1", "multicast"),
         ("239.255.255.250", "multicast"),
         ("ff02::1", "multicast"),
@@ -247,3 +249,74 @@ def test_feed_headers_reach_its_own_host_only(loopback: LoopbackServer) -> None:
     assert other.header("X-Access-Key") is None
     assert same.header("User-Agent") == other.header("User-Agent") == "mine/2"
     assert "text/html" in (same.header("Accept") or "")
+
+
+def test_feed_headers_do_not_follow_a_redirect_to_another_origin(loopback: LoopbackServer) -> None:
+    """httpx strips only Authorization on a cross-origin redirect; an access key must not
+    travel either. /a redirects to "localhost" (another origin, the same server)."""
+    loopback.routes["/a"] = redirect(f"http://localhost:{loopback.port}/b")
+    loopback.routes["/b"] = lambda r: Reply(200, b"<rss/>", {"Content-Type": "text/xml"})
+    feed = feed_on(loopback, headers=(("X-Access-Key", "s3cret"),))
+
+    async def run() -> FetchResult:
+        async with Fetcher(FetchConfig(allow_private=True)) as fetcher:
+            return await fetcher.fetch_feed(loopback.url("/a"), feed)
+
+    assert asyncio.run(run()).body == b"<rss/>"
+    (first,) = loopback.requests_for("/a")
+    (second,) = loopback.requests_for("/b")
+    assert first.header("X-Access-Key") == "s3cret"
+    assert second.header("X-Access-Key") is None
+
+
+def test_own_headers_are_stripped_on_any_other_origin() -> None:
+    """Scheme, host and port make the origin: https -> http on the same host strips too."""
+    extensions = own_headers("https://feeds.example/rss", ["X-Access-Key"])
+
+    def hop(url: str) -> httpx.Request:
+        request = httpx.Request("GET", url, headers={"X-Access-Key": "k"}, extensions=extensions)
+        asyncio.run(strip_foreign_headers(request))
+        return request
+
+    assert hop("https://feeds.example/next").headers.get("X-Access-Key") == "k"
+    assert hop("https://feeds.example:443/next").headers.get("X-Access-Key") == "k"
+    for other in (
+        "http://feeds.example/rss",
+        "https://feeds.example:8443/",
+        "https://cdn.example/",
+    ):
+        assert "X-Access-Key" not in hop(other).headers, other
+
+
+def test_configured_feed_servers_are_trusted_but_not_their_redirects(
+    loopback: LoopbackServer,
+) -> None:
+    """allow_private = false: the configured feed on 127.0.0.1 is the user's choice and is
+    fetched; its redirect to "localhost" (a name the feed server chose) is refused."""
+    loopback.routes["/feed.xml"] = lambda r: Reply(200, b"<rss/>", {"Content-Type": "text/xml"})
+    loopback.routes["/moved"] = redirect(f"http://localhost:{loopback.port}/feed.xml")
+    feed = feed_on(loopback)
+
+    async def run(url: str) -> FetchResult:
+        async with Fetcher(FetchConfig(retries=0), trusted=[feed.url]) as fetcher:
+            return await fetcher.fetch_feed(url, feed)
+
+    assert asyncio.run(run(loopback.url("/feed.xml"))).body == b"<rss/>"
+    with pytest.raises(FetchError, match="localhost resolves to loopback"):
+        asyncio.run(run(loopback.url("/moved")))
+
+
+def test_trust_is_per_port_not_per_host(loopback: LoopbackServer) -> None:
+    """A feed server on 127.0.0.1 does not open every port of 127.0.0.1 to the links it
+    serves (a local RSSHub must not lead us to a local database's HTTP port)."""
+    with running_server() as other:
+        other.routes["/admin"] = lambda r: html()
+        feed = feed_on(loopback)
+
+        async def run() -> FetchResult:
+            async with Fetcher(FetchConfig(retries=0), trusted=[feed.url]) as fetcher:
+                return await fetcher.fetch_page(other.url("/admin"), feed)
+
+        with pytest.raises(FetchError, match="loopback"):
+            asyncio.run(run())
+        assert other.requests == []

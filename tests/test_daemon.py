@@ -137,7 +137,10 @@ class Daemon:
         try:
             self.send(signal.SIGTERM)
             try:
-                return self.proc.wait(timeout=timeout)
+                code = self.proc.wait(timeout=timeout)
+                if code != 0:  # shown with the failing test's output
+                    print(f"daemon exited {code}:\n{self.log()[-4000:]}")
+                return code
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=timeout)

@@ -194,7 +194,7 @@ def test_suggested_name_is_the_title_on_one_line_else_the_host() -> None:
 def run_discover(url: str, *, allow_private: bool = True) -> Discovered:
     async def run() -> Discovered:
         config = FetchConfig(retries=0, timeout=10, allow_private=allow_private)
-        async with Fetcher(config) as fetcher:
+        async with Fetcher(config, trusted=[url]) as fetcher:  # the URL the user typed
             return await discover(fetcher, url)
 
     return asyncio.run(run())
@@ -350,6 +350,7 @@ def test_fetch_follows_a_configured_page_to_its_feed_and_remembers_it(
     result = ws.fetch()
     assert result.returncode == 0, result.stderr
     assert ws.query("SELECT count(*) FROM articles") == [(2,)]
+    assert [r.path for r in loopback.requests] == ["/blog/", "/atom.xml"], "each fetched once"
     assert ws.query("SELECT url FROM feeds") == [(loopback.url("/atom.xml"),)]
 
     loopback.clear_log()

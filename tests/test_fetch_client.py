@@ -18,6 +18,7 @@ import aggregator.fetch.client as client_module
 from aggregator.config import FeedConfig, FetchConfig
 from aggregator.errors import DeferredError, FetchError
 from aggregator.fetch.client import ACCEPT, Fetcher, read_local_feed
+from aggregator.fetch.guard import strip_foreign_headers
 from aggregator.models import FetchResult
 
 URL = "https://feeds.example/rss.xml"
@@ -70,12 +71,13 @@ def fetch(
 
     async def run() -> FetchResult:
         async with Fetcher(config) as fetcher:
-            await fetcher._feeds.aclose()
-            fetcher._feeds = httpx.AsyncClient(
+            await fetcher._client.aclose()
+            fetcher._client = httpx.AsyncClient(
                 transport=httpx.MockTransport(handler),
                 follow_redirects=True,
                 max_redirects=config.max_redirects,
-                headers={"User-Agent": config.user_agent, "Accept": ACCEPT},
+                headers={"User-Agent": config.user_agent},
+                event_hooks={"request": [strip_foreign_headers]},
             )
             return await fetcher.fetch_feed(url, feed, **kwargs)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections import defaultdict
+import weakref
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +23,7 @@ from ..config import FeedConfig, FetchConfig
 from ..errors import DeferredError, FetchError, RefusedError
 from ..models import FetchResult
 from .decode import BoundedDecoder, DecodeError, UnsupportedEncoding
-from .guard import RefusedAddress, check_request, guard_transport
+from .guard import Guard, RefusedAddress, own_headers, strip_foreign_headers
 from .policy import (
     RETRY_STATUSES,
     THROTTLE_STATUSES,
@@ -45,19 +46,29 @@ _CHUNK = 64 * 1024
 
 
 class Fetcher:
-    """Use as ``async with Fetcher(config) as fetcher``: one client, shared limits."""
+    """Use as ``async with Fetcher(config, trusted=feed_urls) as fetcher``: one client, shared
+    limits. ``trusted``: the configured feed URLs, whose servers (host and port) are the
+    user's choice and may be on their own network; every other server (article pages,
+    discovered feeds, redirect targets) goes through the address guard unless allow_private."""
 
-    def __init__(self, config: FetchConfig) -> None:
+    def __init__(self, config: FetchConfig, trusted: Iterable[str] = ()) -> None:
         self.config = config
         self._global = asyncio.Semaphore(config.concurrency)
-        self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(config.per_host)
+        # Per-host limits, dropped once no request holds or awaits them: article links are
+        # the feeds' choice, and a daemon would otherwise keep one per host ever seen.
+        self._hosts: weakref.WeakValueDictionary[str, asyncio.Semaphore] = (
+            weakref.WeakValueDictionary()
         )
-        # Feeds are the user's choice and may live on their own network; article pages are
-        # the feeds' choice, so their client carries the address guard (fetch/guard.py).
-        self._feeds = _client(config, ACCEPT)
-        self._pages = _client(config, PAGE_ACCEPT, guarded=not config.allow_private)
+        self._guard = None if config.allow_private else Guard()
+        self.trust(trusted)
+        self._client = _client(config, self._guard)
         self.robots = RobotsCache(self._robots_txt)
+
+    def trust(self, feed_urls: Iterable[str]) -> None:
+        """The configured feeds' servers (host and port), exempt from the address guard
+        (again after a reload)."""
+        if self._guard is not None:
+            self._guard.trust(feed_urls)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -68,8 +79,7 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._feeds.aclose()
-        await self._pages.aclose()
+        await self._client.aclose()
 
     async def fetch_feed(
         self, url: str, feed: FeedConfig, etag: str | None = None, last_modified: str | None = None
@@ -77,53 +87,55 @@ class Fetcher:
         """Fetch one feed. Raises FetchError (or DeferredError) naming the URL."""
         if urlsplit(url).scheme.lower() == "file":
             return await asyncio.to_thread(read_local_feed, url, etag, self.config.max_bytes)
-        headers = dict(feed.headers)
-        if feed.user_agent:
-            headers["User-Agent"] = feed.user_agent
+        headers = {"Accept": ACCEPT}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return await self._polite(self._feeds, url, headers, feed.timeout)
+        return await self._polite(url, feed, headers)
 
     async def fetch_page(self, url: str, feed: FeedConfig) -> FetchResult:
         """Fetch an article page linked from ``feed``: http(s) only, robots.txt honoured, the
-        address guard applied. The feed's User-Agent and timeout apply; its headers only on
-        the feed's own host (an access key for a feed proxy must not reach article sites)."""
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https"):
+        address guard applied; the feed's User-Agent, timeout and (on its own origin) headers."""
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
             raise FetchError(url, "not an http(s) page", status=0)
-        agent = feed.user_agent or self.config.user_agent
         try:
-            allowed = await self.robots.allowed(url, agent)
+            allowed = await self.robots.allowed(url, feed.user_agent or self.config.user_agent)
         except RefusedError as e:  # found on the way to robots.txt: the page's host is refused
             raise RefusedError(url, e.message) from None
         if not allowed:
             raise FetchError(url, "disallowed by robots.txt", status=0)
-        same_host = parts.hostname == urlsplit(feed.url).hostname
-        headers = dict(feed.headers) if same_host else {}
-        headers["User-Agent"] = agent
-        return await self._polite(self._pages, url, headers, feed.timeout)
+        return await self._polite(url, feed, {"Accept": PAGE_ACCEPT})
 
     async def _robots_txt(self, url: str) -> FetchResult:
-        headers = {"Accept": "text/plain, */*;q=0.5"}
-        async with self._hosts[urlsplit(url).hostname or ""], self._global:
-            return await self._attempt(self._pages, url, headers, self.config.timeout)
+        async with self._host_limit(url), self._global:
+            return await self._attempt(url, {"Accept": "text/plain, */*;q=0.5"}, {}, None)
 
-    async def _polite(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], timeout: float | None
-    ) -> FetchResult:
-        """Within the global and per-host limits, with retries."""
-        async with self._hosts[urlsplit(url).hostname or ""], self._global:
-            return await self._with_retries(client, url, headers, timeout or self.config.timeout)
+    async def _polite(self, url: str, feed: FeedConfig, headers: dict[str, str]) -> FetchResult:
+        """Within the global and per-host limits, with retries. The feed's own headers (an
+        access key) go only to the origin of its configured URL, redirects included."""
+        if feed.user_agent:
+            headers["User-Agent"] = feed.user_agent
+        headers |= dict(feed.headers)
+        extensions = own_headers(feed.url, [name for name, _ in feed.headers])
+        timeout = feed.timeout or self.config.timeout
+        async with self._host_limit(url), self._global:
+            return await self._with_retries(url, headers, extensions, timeout)
+
+    def _host_limit(self, url: str) -> asyncio.Semaphore:
+        host = urlsplit(url).hostname or ""
+        limit = self._hosts.get(host)
+        if limit is None:
+            limit = self._hosts[host] = asyncio.Semaphore(self.config.per_host)
+        return limit
 
     async def _with_retries(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], timeout: float
+        self, url: str, headers: dict[str, str], extensions: dict[str, Any], timeout: float
     ) -> FetchResult:
         attempt = 0
         while True:
             try:
-                return await self._attempt(client, url, headers, timeout)
+                return await self._attempt(url, headers, extensions, timeout)
             except FetchError as e:
                 wait = self._retry_wait(e, attempt)
                 if wait is None:
@@ -151,11 +163,16 @@ class Fetcher:
         return backoff_delay(attempt, self.config.max_retry_wait)
 
     async def _attempt(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], timeout: float
+        self,
+        url: str,
+        headers: dict[str, str],
+        extensions: dict[str, Any],
+        timeout: float | None,
     ) -> FetchResult:
+        timeout = timeout or self.config.timeout
         try:
             async with asyncio.timeout(timeout):
-                return await self._request(client, url, headers)
+                return await self._request(url, headers, extensions)
         except RefusedAddress as e:
             raise RefusedError(url, str(e)) from None
         except TimeoutError:
@@ -170,9 +187,10 @@ class Fetcher:
             raise FetchError(url, f"{type(e).__name__}: {e or 'connection failed'}") from None
 
     async def _request(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str]
+        self, url: str, headers: dict[str, str], extensions: dict[str, Any]
     ) -> FetchResult:
-        async with client.stream("GET", url, headers=headers) as response:
+        stream = self._client.stream("GET", url, headers=headers, extensions=extensions)
+        async with stream as response:
             status = response.status_code
             final_url = str(response.url)
             moved = is_permanent_move([r.status_code for r in response.history])
@@ -238,23 +256,23 @@ class Fetcher:
         )
 
 
-def _client(config: FetchConfig, accept: str, guarded: bool = False) -> httpx.AsyncClient:
+def _client(config: FetchConfig, guard: Guard | None) -> httpx.AsyncClient:
     limits = httpx.Limits(
         max_connections=config.concurrency, max_keepalive_connections=config.concurrency
     )
-    hooks: dict[str, list[Any]] = {}
     transport = httpx.AsyncHTTPTransport(limits=limits, proxy=config.proxy)
-    if guarded and config.proxy:
-        hooks["request"] = [check_request]
-    elif guarded:
-        transport = guard_transport(transport)
+    hooks: list[Any] = [strip_foreign_headers]
+    if guard is not None and config.proxy:
+        hooks.append(guard.check_request)  # the proxy connects: check each hop's name here
+    elif guard is not None:
+        guard.install(transport)
     return httpx.AsyncClient(
         transport=transport,
         follow_redirects=True,
         max_redirects=config.max_redirects,
         timeout=httpx.Timeout(config.timeout),
-        headers={"User-Agent": config.user_agent, "Accept": accept},
-        event_hooks=hooks,
+        headers={"User-Agent": config.user_agent},
+        event_hooks={"request": hooks},
         trust_env=False,  # only the configured proxy; never one from the environment
     )
 

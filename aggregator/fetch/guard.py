@@ -6,7 +6,8 @@ the address that was checked (a second lookup could answer differently: DNS rebi
 
 ``refusal`` is the pure rule; ``GuardedBackend`` applies it inside httpcore's connection pool,
 where every new connection (first request or redirect hop) is opened. Behind a proxy the proxy
-connects, so ``check_request`` resolves each hop's host here before the request is sent.
+connects, so ``Guard.check_request`` resolves each hop's host here before the request is sent.
+The hosts of configured feeds are the user's choice and are not checked.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -37,6 +40,7 @@ def refusal(address: str | IPAddress) -> str | None:
         ("loopback", ip.is_loopback),
         ("unspecified", ip.is_unspecified),
         ("link-local", ip.is_link_local),
+        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),  # fec0::/10
         ("multicast", ip.is_multicast),
         ("reserved", ip.is_reserved),
         ("private", ip.is_private),
@@ -68,11 +72,50 @@ async def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+Endpoint = tuple[str, int]  # (host, port)
+
+
+class Guard:
+    """The rule applied to one client's connections. ``trusted``: the (host, port) of each
+    configured feed, the user's choice (possibly on their own network): not checked. A port,
+    not a whole host: a feed server on 127.0.0.1:1200 must not open 127.0.0.1:6379 to links."""
+
+    def __init__(self, trusted: frozenset[Endpoint] = frozenset()) -> None:
+        self.trusted = trusted
+
+    def trust(self, urls: Iterable[str]) -> None:
+        self.trusted = frozenset(e for url in urls if (e := endpoint(url)) is not None)
+
+    def install(self, transport: httpx.AsyncHTTPTransport) -> None:
+        """Into a direct (proxy-less) transport's connection pool."""
+        # httpx offers no public way to give its pool another network backend.
+        pool = transport._pool
+        if not isinstance(pool, httpcore.AsyncConnectionPool) or isinstance(
+            pool, httpcore.AsyncHTTPProxy | httpcore.AsyncSOCKSProxy
+        ):
+            raise TypeError("Guard.install needs a direct httpcore.AsyncConnectionPool")
+        pool._network_backend = GuardedBackend(pool._network_backend, self)
+
+    async def check_request(self, request: httpx.Request) -> None:
+        """An httpx request hook for proxied clients: every hop's host is resolved and checked
+        here, since the proxy, not we, connects to it."""
+        host = request.url.host
+        port = request.url.port or (443 if request.url.scheme == "https" else 80)
+        if (host, port) in self.trusted:
+            return
+        addresses = await resolve(host, port)
+        if not addresses:
+            raise httpx.ConnectError(f"cannot resolve {host}", request=request)
+        if message := first_refusal(host, addresses):
+            raise RefusedAddress(message)
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend with the address check between DNS and connect."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+    def __init__(self, inner: httpcore.AsyncNetworkBackend, guard: Guard) -> None:
         self._inner = inner
+        self._guard = guard
 
     async def connect_tcp(
         self,
@@ -82,6 +125,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        if (host, port) in self._guard.trusted:
+            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         addresses = await resolve(host, port)
         if not addresses:
             raise httpcore.ConnectError(f"cannot resolve {host}")
@@ -113,25 +158,38 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def guard_transport(transport: httpx.AsyncHTTPTransport) -> httpx.AsyncHTTPTransport:
-    """Put the guard into a direct (proxy-less) transport's connection pool."""
-    # httpx offers no public way to give its pool another network backend.
-    pool = transport._pool
-    if not isinstance(pool, httpcore.AsyncConnectionPool) or isinstance(
-        pool, httpcore.AsyncHTTPProxy | httpcore.AsyncSOCKSProxy
-    ):
-        raise TypeError("guard_transport needs a direct httpcore.AsyncConnectionPool")
-    pool._network_backend = GuardedBackend(pool._network_backend)
-    return transport
+# -- a feed's own headers stay on its own origin --------------------------------------------
+
+_OWN = "aggregator.own_headers"  # request extension: (origin, header names); redirects keep it
 
 
-async def check_request(request: httpx.Request) -> None:
-    """An httpx request hook for proxied clients: every hop's host is resolved and checked
-    here, since the proxy, not we, connects to it."""
-    host = request.url.host
-    port = request.url.port or (443 if request.url.scheme == "https" else 80)
-    addresses = await resolve(host, port)
-    if not addresses:
-        raise httpx.ConnectError(f"cannot resolve {host}", request=request)
-    if message := first_refusal(host, addresses):
-        raise RefusedAddress(message)
+def own_headers(feed_url: str, names: Iterable[str]) -> dict[str, Any]:
+    """Request extensions marking ``names`` (a feed's configured headers: access keys) as
+    meant for the origin of ``feed_url`` only."""
+    names = tuple(names)
+    return {_OWN: (_origin(feed_url), names)} if names else {}
+
+
+async def strip_foreign_headers(request: httpx.Request) -> None:
+    """An httpx request hook, run for every hop: on any other origin (another host, port or
+    scheme: https -> http too) the feed's own headers are removed. httpx itself strips only
+    Authorization on a cross-origin redirect."""
+    own = request.extensions.get(_OWN)
+    if own is not None and _origin(str(request.url)) != own[0]:
+        for name in own[1]:
+            request.headers.pop(name, None)
+
+
+def _origin(url: str) -> tuple[str, Endpoint | None]:
+    return urlsplit(url).scheme.lower(), endpoint(url)
+
+
+def endpoint(url: str) -> Endpoint | None:
+    """(host, port) of an http(s) URL, the default port filled in; None for anything else."""
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    try:
+        port = parts.port or default
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname and port else None

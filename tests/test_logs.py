@@ -1,0 +1,55 @@
+"""Secrets never reach stderr: header values, proxy and database passwords are masked in log
+lines, their tracebacks, JSON logs and the messages commands print."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import Config, FeedConfig, FetchConfig, OutputConfig, StorageConfig
+from aggregator.logs import redact_secrets_of, report, setup_logging
+
+KEY = "sk-live-0a1b2c3d4e"
+
+
+def config() -> Config:
+    return Config(
+        path=Path("config.toml"),
+        storage=StorageConfig(database="postgresql://agg:db-Pa55word@127.0.0.1:5432/agg"),
+        output=OutputConfig(posts_dir=Path("posts"), atom_path=Path("atom.xml")),
+        fetch=FetchConfig(proxy="http://user:proxy-pa55@127.0.0.1:3128"),
+        feeds=(FeedConfig(name="F", url="https://f.example/", headers=(("X-Key", KEY),)),),
+    )
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_every_kind_of_line_is_masked(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    setup_logging("info", fmt)
+    redact_secrets_of(config())
+    log = logging.getLogger("aggregator.test")
+    log.warning("header %s and proxy %s", KEY, "proxy-pa55")
+    try:
+        raise RuntimeError(f"connect failed for db-Pa55word and {KEY}")
+    except RuntimeError:
+        log.error("with a traceback", exc_info=True)
+    report(f"aggregator: failed: F: {KEY}")
+    err = capsys.readouterr().err
+    for secret in (KEY, "proxy-pa55", "db-Pa55word"):
+        assert secret not in err, secret
+    assert err.count("***") >= 5
+    if fmt == "json":
+        lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+        assert len(lines) == 3 and "Traceback" in lines[1]["error"]
+
+
+def test_short_values_are_not_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    """A header value like "1" would turn every digit of every line into ***."""
+    cfg = config()
+    short = FeedConfig(name="G", url="https://g.example/", headers=(("X-Debug", "1"),))
+    setup_logging("info")
+    redact_secrets_of(Config(cfg.path, cfg.storage, cfg.output, feeds=(short,)))
+    logging.getLogger("aggregator.test").warning("fetched 10 feeds")
+    assert "fetched 10 feeds" in capsys.readouterr().err
