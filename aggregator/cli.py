@@ -26,7 +26,7 @@ from .output import remove_post_files, write_file
 from .pipeline import FeedOutcome, run_pass
 from .publish import publish, publish_atom
 from .render import render_atom
-from .store import Store, open_store
+from .store import Store, display_database, open_store
 
 EXIT_OK, EXIT_FEED_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_REFUSED = 0, 1, 2, 3, 4
 
@@ -221,7 +221,10 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         nonlocal feeds
         states = await store.sync_feeds(config.feeds)
-        feeds = _fetchable(feeds, states, due_only=args.due)
+        if args.due:
+            feeds = await _claim_due(config, store, feeds)
+        else:
+            feeds = _fetchable(feeds, states)
         outcomes: list[FeedOutcome] = []
 
         def done(outcome: FeedOutcome) -> None:
@@ -241,24 +244,31 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
     return await _with_store(config, work)
 
 
-def _fetchable(
-    feeds: list[FeedConfig], states: dict[str, FeedState], due_only: bool
-) -> list[FeedConfig]:
-    """Feeds disabled by ``aggregator disable``, failures or 410 Gone are skipped (saying so);
-    with ``--due``, so are feeds whose next check is still ahead."""
-    now = datetime.now(UTC)
+def _fetchable(feeds: list[FeedConfig], states: dict[str, FeedState]) -> list[FeedConfig]:
+    """Feeds disabled by ``aggregator disable``, failures or 410 Gone are skipped, saying so."""
     chosen = []
     for feed in feeds:
-        state = states[feed.name]
-        if state.disabled_reason:
+        reason = states[feed.name].disabled_reason
+        if reason:
             log.warning(
-                "skipping feed=%r: disabled (%s); `aggregator enable` resumes it",
-                feed.name,
-                state.disabled_reason,
+                "skipping feed=%r: disabled (%s); `aggregator enable` resumes it", feed.name, reason
             )
-        elif not due_only or state.next_check_at is None or state.next_check_at <= now:
+        else:
             chosen.append(feed)
     return chosen
+
+
+async def _claim_due(config: Config, store: Store, feeds: list[FeedConfig]) -> list[FeedConfig]:
+    """``--due``: the feeds whose next check has come, claimed with a lease as the daemon
+    claims them, so that cron on several machines (or beside daemons) fetches each once."""
+    everything = len(config.feeds)
+    claimed = await store.claim_due(
+        datetime.now(UTC), everything, config.schedule.lease, per_host=everything
+    )
+    wanted = {f.name for f in feeds}
+    await store.release([s.id for s in claimed if s.name not in wanted])
+    names = {s.name for s in claimed}
+    return [f for f in feeds if f.name in names]
 
 
 class _Progress:
@@ -449,6 +459,9 @@ async def cmd_render(config: Config, args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
         await store.mark_unrendered(None)
+        if not await store.lead_publisher():
+            report("render: another worker holds the publisher lock; every post is queued for it")
+            return EXIT_OK
         changes = await publish(store, config.output)
         print(
             f"rendered: {len(changes.added)} posts re-created, {len(changes.updated)} rewritten"
@@ -499,6 +512,12 @@ async def cmd_prune(config: Config, args: argparse.Namespace) -> int:
         articles = await store.feed_articles(name)
         if articles is None:
             raise ConfigError(str(config.path), f"no feed named {name!r} in the database")
+        if not await store.lead_publisher():
+            # The post files are where the publisher writes them, maybe on another machine.
+            raise StoreError(
+                display_database(config.storage.database),
+                "another worker holds the publisher lock: run prune where posts are published",
+            )
         # Files first: a crash in between leaves rows whose posts the next publish re-creates.
         remove_post_files(config.output.posts_dir, [path for _, path in articles])
         await store.delete_feed(name)

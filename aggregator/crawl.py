@@ -31,6 +31,9 @@ Extract = Callable[[FetchResult, FeedConfig], Awaitable[PageContent | None]]
 # Pages between request and extraction at once, over all feeds: the extractor keeps up with
 # two cores, so more bodies in flight would only wait in memory (each up to max_bytes).
 IN_FLIGHT = 16
+# Pages per feed and pass: a first fetch of a long feed without a backlog would otherwise hold
+# the feed (and, on PostgreSQL, its lease) for as long as hundreds of page requests take.
+MAX_PAGES = 100
 
 
 class Crawler:
@@ -40,8 +43,18 @@ class Crawler:
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
 
     async def complete(self, feed: FeedConfig, articles: Sequence[Article]) -> list[Article]:
-        """``articles`` with their pages' full text, where it could be had."""
-        return list(await asyncio.gather(*(self._complete_one(feed, a) for a in articles)))
+        """``articles`` with their pages' full text, where it could be had; past MAX_PAGES
+        (in document order: feeds list their newest first) the feed's content stays."""
+        if len(articles) > MAX_PAGES:
+            log.warning(
+                "full text feed=%r: %d new articles, pages fetched for the first %d "
+                "(set a backlog to start a feed with fewer)",
+                feed.name,
+                len(articles),
+                MAX_PAGES,
+            )
+        crawled = await asyncio.gather(*(self._complete_one(feed, a) for a in articles[:MAX_PAGES]))
+        return [*crawled, *articles[MAX_PAGES:]]
 
     async def _complete_one(self, feed: FeedConfig, article: Article) -> Article:
         if not article.link:

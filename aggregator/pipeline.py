@@ -366,7 +366,9 @@ async def run_pass(
     for feed in feeds:
         queue.put_nowait(feed)
 
-    publisher = BackgroundPublisher(store, config.output)
+    # On PostgreSQL another worker may be the publisher: then posts stay pending for it.
+    leading = await store.lead_publisher()
+    publisher = BackgroundPublisher(store, config.output) if leading else None
     with ParserPool() as parser:
         async with Fetcher(config.fetch, trusted=[f.url for f in config.feeds]) as fetcher:
             pipeline = Pipeline(config, store, fetcher, parser, clock)
@@ -376,7 +378,8 @@ async def run_pass(
                     feed = queue.get_nowait()
                     outcome = await _guarded(pipeline, feed, states[feed.name])
                     _add(summary, outcome)
-                    if outcome.counts.get(Outcome.NEW) or outcome.counts.get(Outcome.UPDATED):
+                    changed = outcome.counts.get(Outcome.NEW) or outcome.counts.get(Outcome.UPDATED)
+                    if changed and publisher:
                         publisher.notify()
                     if on_feed_done:
                         on_feed_done(outcome)
@@ -385,10 +388,14 @@ async def run_pass(
             try:
                 await asyncio.gather(*(worker() for _ in range(workers)))
             finally:
-                await publisher.close()
-    changes = publisher.changes
-    changes.merge(await publish(store, config.output))
-    await run_on_change(config.output, changes)
+                if publisher:
+                    await publisher.close()
+    if publisher:
+        changes = publisher.changes
+        changes.merge(await publish(store, config.output))
+        await run_on_change(config.output, changes)
+    else:
+        log.warning("another worker holds the publisher lock: it writes the posts and feeds")
     summary.seconds = time.monotonic() - started
     return summary
 

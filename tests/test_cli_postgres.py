@@ -4,10 +4,14 @@ from AGGREGATOR_DATABASE_URL, and the same posts and Atom document as SQLite mak
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from server import LoopbackServer, Workspace, serve_fixture_feeds
+from server import FIXTURE_FEEDS, LoopbackServer, Workspace, serve_fixture_feeds
 
 from aggregator.store import migrations as sqlite
 from aggregator.store import pg_migrations as pg
@@ -67,3 +71,73 @@ def test_a_database_error_exits_4_without_the_password(ws: Workspace, postgres_u
     assert done.returncode == 4
     assert "does not exist" in done.stderr and "hunter2" not in done.stderr
     assert ":***@" in done.stderr
+
+
+def test_commands_leave_publishing_to_the_worker_holding_the_lock(
+    loopback: LoopbackServer, ws: Workspace, postgres_url: str
+) -> None:
+    """Another worker (a store of this test holding the publisher lock) publishes: fetch
+    stores and leaves posts pending for it, render queues, prune refuses (exit 4); once the
+    lock is free, fetch publishes everything pending."""
+    import asyncio
+
+    from aggregator.store import open_store
+
+    feeds = serve_fixture_feeds(loopback)
+    ws.write_config(feeds)
+    env = {"AGGREGATOR_DATABASE_URL": postgres_url}
+
+    async def hold_lock_while(work: Callable[[], None]) -> None:
+        store = await open_store(postgres_url)
+        try:
+            assert await store.lead_publisher()
+            await asyncio.to_thread(work)
+        finally:
+            await store.close()
+
+    def while_held() -> None:
+        fetched = ws.run("fetch", "--no-progress", env=env)
+        assert fetched.returncode == 0, fetched.stderr
+        assert "publisher lock" in fetched.stderr
+        assert ws.posts() == {}, "left for the publisher"
+        ws.write_config(feeds[1:])
+        pruned = ws.run("prune", feeds[0]["name"], env=env)
+        assert pruned.returncode == 4 and "publisher lock" in pruned.stderr
+
+    asyncio.run(hold_lock_while(while_held))
+    again = ws.run("fetch", "--no-progress", env=env)
+    assert again.returncode == 0, again.stderr
+    assert len(ws.posts()) == 8, "the pending posts, written by the next publisher"
+
+
+def test_fetch_due_claims_feeds_so_concurrent_crons_fetch_each_once(
+    loopback: LoopbackServer, tmp_path: Path, postgres_url: str
+) -> None:
+    feeds = serve_fixture_feeds(loopback)
+    env = {"AGGREGATOR_DATABASE_URL": postgres_url}
+    machines = [Workspace(tmp_path / name) for name in ("one", "two")]
+    for ws in machines:
+        ws.root.mkdir()
+        ws.write_config(feeds, schedule={"interval": "1h", "min_interval": "1h"})
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aggregator",
+                "--config",
+                str(ws.config_path),
+                "fetch",
+                "--due",
+                "--no-progress",
+            ],
+            env=os.environ | env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for ws in machines
+    ]
+    for run in runs:
+        assert run.wait(timeout=60) == 0, run.stderr.read() if run.stderr else ""
+    paths = sorted(r.path for r in loopback.requests)
+    assert paths == sorted(f"/{f.file}" for f in FIXTURE_FEEDS), "each feed fetched once"

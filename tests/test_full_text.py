@@ -195,3 +195,39 @@ def test_another_feeds_duplicate_is_not_crawled(
     assert ws.fetch().returncode == 0
     assert ws.query("SELECT count(*) FROM articles") == [(1,)]
     assert [p for p in page_requests(loopback) if p.endswith(".html")] == ["/news/bridge.html"]
+
+
+def test_pages_per_feed_and_pass_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_PAGES new articles of one feed keep the feed's content (document order)."""
+    import asyncio
+    from dataclasses import replace as with_fields
+
+    from aggregator import crawl
+    from aggregator.config import FeedConfig
+    from aggregator.extract.page import PageContent
+    from aggregator.models import Article, FetchResult
+
+    monkeypatch.setattr(crawl, "MAX_PAGES", 2)
+    requested: list[str] = []
+
+    class Pages:
+        async def fetch_page(self, url: str, feed: FeedConfig) -> FetchResult:
+            requested.append(url)
+            return FetchResult(url=url, status=200, body=b"<p>page</p>")
+
+    async def extract(page: FetchResult, feed: FeedConfig) -> PageContent:
+        return PageContent(content=f"<p>full text of {page.url}</p>", image=None)
+
+    base = Article(
+        "", "F", "", None, None, "t", None, "<p>summary</p>", None, None, None, "", "", ""
+    )
+    articles = [with_fields(base, id=str(i), link=f"https://e.example/{i}") for i in range(4)]
+    crawler = crawl.Crawler(Pages(), extract)  # type: ignore[arg-type]
+    done = asyncio.run(crawler.complete(FeedConfig("F", "https://e.example/feed"), articles))
+    assert requested == ["https://e.example/0", "https://e.example/1"]
+    assert [a.content for a in done] == [
+        "<p>full text of https://e.example/0</p>",
+        "<p>full text of https://e.example/1</p>",
+        "<p>summary</p>",
+        "<p>summary</p>",
+    ]
