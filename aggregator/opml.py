@@ -22,7 +22,7 @@ from .text import clean_line, clean_text
 __all__ = ["MAX_OPML_BYTES", "OpmlFeed", "parse_opml", "render_opml", "unique_name"]
 
 MAX_OPML_BYTES = 8 * 1024 * 1024  # a subscription list, not a dump: far beyond any real one
-_MAX_DEPTH = 32  # folder nesting; deeper is not a subscription list
+_MAX_DEPTH = 32  # outline nesting, labelled or not; deeper is not a subscription list
 _URL_SCHEMES = ("http", "https", "file")  # what config.toml accepts as a feed URL
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -50,7 +50,7 @@ def parse_opml(data: bytes, source: str) -> list[OpmlFeed]:
         raise OpmlError(source, "not OPML: no <body> element")
     taken: set[str] = set()
     feeds = []
-    for feed in _outlines(body, (), source):
+    for feed in _outlines(body, (), source, 0):
         name = unique_name(feed.name, taken)
         taken.add(name)
         feeds.append(OpmlFeed(name, feed.url, feed.categories))
@@ -90,8 +90,11 @@ def _parse_xml(data: bytes, source: str) -> ET.Element:
     return builder.close()
 
 
-def _outlines(parent: ET.Element, folders: tuple[str, ...], source: str) -> Iterator[OpmlFeed]:
-    if len(folders) > _MAX_DEPTH:
+def _outlines(
+    parent: ET.Element, folders: tuple[str, ...], source: str, depth: int
+) -> Iterator[OpmlFeed]:
+    # Every level counts: unlabelled folders add no category but still recurse.
+    if depth > _MAX_DEPTH:
         raise OpmlError(source, f"outlines nested deeper than {_MAX_DEPTH} levels")
     for outline in parent:
         if outline.tag.lower() != "outline":
@@ -101,7 +104,9 @@ def _outlines(parent: ET.Element, folders: tuple[str, ...], source: str) -> Iter
         if "xmlurl" in attrs or attrs.get("type", "").lower() in ("rss", "atom"):
             yield _feed(attrs, label, folders, source)
         elif len(outline):
-            yield from _outlines(outline, (*folders, label) if label else folders, source)
+            yield from _outlines(
+                outline, (*folders, label) if label else folders, source, depth + 1
+            )
 
 
 def _feed(attrs: dict[str, str], label: str, folders: tuple[str, ...], source: str) -> OpmlFeed:

@@ -41,6 +41,10 @@ def write_files(folder: Path, files: Mapping[str, str]) -> Written:
     for name in files:
         if not _SAFE_NAME.match(name) or name in (".", ".."):
             raise OutputError(str(folder / name), "unsafe file name")
+    return _write_batch(folder, files)
+
+
+def _write_batch(folder: Path, files: Mapping[str, str]) -> Written:
     with _output_errors(folder):
         folder.mkdir(parents=True, exist_ok=True)
         base = str(folder)  # plain strings: pathlib costs more than the syscalls here
@@ -73,6 +77,15 @@ def write_files(folder: Path, files: Mapping[str, str]) -> Written:
 def write_file(path: Path, text: str) -> bool:
     """Write one file atomically; False when it already held these bytes."""
     return bool(write_files(path.parent, {path.name: text}))
+
+
+def write_chosen_file(path: Path, text: str) -> bool:
+    """Write one file atomically at a path the user chose (``-o PATH``), under any name: the
+    safe-name rule is for post names made from feed data. False when it already held these
+    bytes."""
+    if not path.name:
+        raise OutputError(str(path), "not a file path")
+    return bool(_write_batch(path.parent, {path.name: text}))
 
 
 def remove_temp_files(folder: Path) -> None:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"
+# Tests need no durability; bench/workers.py passes its own settings (durable, as deployed).
+FAST = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
 def find_bin_dir() -> Path | None:
@@ -43,8 +45,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def throwaway_cluster(bin_dir: Path) -> Iterator[str]:
-    """Yields the admin URL (superuser, database ``postgres``, trust auth on 127.0.0.1)."""
+def throwaway_cluster(bin_dir: Path, settings: str = FAST) -> Iterator[str]:
+    """Yields the admin URL (superuser, database ``postgres``, trust auth on 127.0.0.1).
+    ``settings``: more ``-c name=value`` options for the server."""
     as_root = os.geteuid() == 0
     base = Path(tempfile.mkdtemp(prefix="aggregator-pg-", dir="/tmp"))
     try:
@@ -69,8 +72,7 @@ def throwaway_cluster(bin_dir: Path) -> Iterator[str]:
         )  # fmt: skip
         port = free_port()
         options = (
-            f"-p {port} -k {sockets} -c listen_addresses={HOST} -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-p {port} -k {sockets} -c listen_addresses={HOST} -c max_connections=200 {settings}"
         )
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
         try:

@@ -9,10 +9,12 @@ import socket
 from pathlib import Path
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
 from aggregator.extract import article
 from aggregator.extract.article import extract_article
 from aggregator.extract.html import visible_text
+from aggregator.extract.page import extract_page
 from aggregator.extract.sanitize import sanitize_html
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -75,6 +77,34 @@ def test_lazy_image_gets_a_real_src_that_survives_sanitizing() -> None:
     safe = sanitize_html(extracted("blog.html"), URL)
     assert 'src="https://example.com/uploads/2024/01/starter-jar.jpg"' in safe
     assert "data:image" not in safe
+
+
+LAZY_PAGE = (
+    "<!doctype html><html><head><title>Gallery</title></head><body>"
+    '<nav><a href="/">Home</a></nav><article><h1>Lighthouses</h1>'
+    f"<p>{' '.join(f'word{i}' for i in range(300))}</p>"
+    '<img data-srcset="https://cdn.example/small.jpg 100w, https://cdn.example/big.jpg 1000w">'
+    '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" srcset='
+    '"https://cdn.example/w_100,h_80/c.jpg 100w, https://cdn.example/w_1000,h_800/c.jpg 1000w">'
+    '<img data-src="https://cdn.example/w_640,h_480,c_fill/d.jpg">'
+    f"<p>{' '.join(f'more{i}' for i in range(300))}</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize("extractor", ["readability", "trafilatura"])
+def test_lazy_images_get_the_largest_candidate_and_whole_cdn_urls(
+    extractor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if extractor == "trafilatura":
+        monkeypatch.setattr(article, "_readability", lambda html, url: None)
+    page = extract_page(LAZY_PAGE.encode(), URL, "text/html; charset=utf-8")
+    assert page is not None
+    srcs = [img.attributes.get("src") for img in LexborHTMLParser(page.content).css("img")]
+    assert srcs == [
+        "https://cdn.example/big.jpg",
+        "https://cdn.example/w_1000,h_800/c.jpg",
+        "https://cdn.example/w_640,h_480,c_fill/d.jpg",
+    ]
 
 
 def test_cjk_page_keeps_the_article_and_drops_comments_and_links() -> None:

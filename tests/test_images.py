@@ -106,6 +106,15 @@ def test_markup_with_nothing_to_promote_is_returned_untouched(html: str) -> None
     assert promote_lazy_images(html) is html
 
 
+def test_a_whole_page_keeps_its_html_head_and_body() -> None:
+    """trafilatura finds nothing in a page without them (extract/article.py)."""
+    page = '<html lang="en"><head><title>T</title></head><body class="b"><img data-src="a.jpg">'
+    assert promote_lazy_images(page, document=True) == (
+        '<html lang="en"><head><title>T</title></head>'
+        '<body class="b"><img data-src="a.jpg" src="a.jpg"></body></html>'
+    )
+
+
 def test_a_data_placeholder_is_replaced_even_where_data_images_are_allowed() -> None:
     out = sanitize_html(f'<img src="{GIF}" data-src="a.jpg">', BASE, allow_data_images=True)
     assert out == '<img src="https://news.example/2024/a.jpg">'

@@ -138,6 +138,26 @@ def test_size_and_depth_are_capped() -> None:
         parse_opml(deep, "deep.opml")
 
 
+UNLABELLED_DEEP = b"<opml><body>" + b"<outline>" * 5000 + b"</outline>" * 5000 + b"</body></opml>"
+
+
+def test_unlabelled_folders_count_towards_the_depth() -> None:
+    with pytest.raises(OpmlError, match="nested deeper than 32 levels"):
+        parse_opml(UNLABELLED_DEEP, "deep.opml")
+    assert parse_opml(feed_in_unlabelled_folders(32), "ok.opml") == [
+        OpmlFeed("f", "https://f.example/")
+    ]
+    with pytest.raises(OpmlError, match="nested deeper"):
+        parse_opml(feed_in_unlabelled_folders(33), "deep.opml")
+
+
+def feed_in_unlabelled_folders(levels: int) -> bytes:
+    feed = b"<outline text='f' xmlUrl='https://f.example/'/>"
+    return (
+        b"<opml><body>" + b"<outline>" * levels + feed + b"</outline>" * levels + b"</body></opml>"
+    )
+
+
 # -- render --------------------------------------------------------------------------------
 
 FEEDS = [
@@ -358,6 +378,7 @@ def test_import_from_stdin(ws: Workspace) -> None:
         (b"<html><body>not opml</body></html>", "not OPML"),
         (BILLION_LAUGHS, "refusing a DOCTYPE"),
         (b"<opml><body><outline text='x' type='rss'/></body></opml>", "without xmlUrl"),
+        (UNLABELLED_DEEP, "nested deeper than 32 levels"),
     ],
 )
 def test_a_bad_opml_file_exits_2_naming_it_and_changes_nothing(

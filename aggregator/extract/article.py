@@ -19,14 +19,11 @@ from readability import Document  # type: ignore[import-untyped]
 from readability.readability import Unparseable  # type: ignore[import-untyped]
 from selectolax.lexbor import LexborHTMLParser
 
+from .images import promote_lazy_images
 from .shape import too_complex
 
 SHORT = 500  # characters of text: below this readability-lxml has likely missed the article
 MAX_LINK_SHARE = 0.5  # more of the text in links than this is navigation, not an article
-
-# URL-bearing attributes of lazy-loaded images, most direct first: the sanitizer keeps only
-# src, and would otherwise drop these images (or keep their data: placeholder, then drop it).
-_LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-srcset", "srcset")
 
 # readability-lxml logs a traceback at ERROR for every page it cannot parse, and adds no
 # handler of its own: in a worker process without logging set up, Python would print it.
@@ -48,7 +45,6 @@ def extract_article(html: str, url: str) -> str | None:
             article = backup
     if article is None or not _is_article_like(article):
         return None
-    _load_lazy_images(article)
     body = article.body
     return body.inner_html if body is not None else None
 
@@ -64,8 +60,11 @@ def _readability(html: str, url: str) -> str | None:
 
 
 def _trafilatura(html: str, url: str) -> str | None:
+    # Lazy images get their real src first: trafilatura drops an image without one, and
+    # copies a data-srcset into src whole. (readability-lxml keeps every attribute, so the
+    # sanitizer's own promotion finds them in its output.)
     return trafilatura.extract(
-        html,
+        promote_lazy_images(html, document=True),
         url=url,
         output_format="html",
         include_comments=False,
@@ -89,26 +88,6 @@ def _is_article_like(tree: LexborHTMLParser) -> bool:
     text = _text_length(tree)
     links = sum(len(_squeezed(a.text(separator=" "))) for a in tree.css("a"))
     return text > 0 and links <= MAX_LINK_SHARE * text
-
-
-def _load_lazy_images(tree: LexborHTMLParser) -> None:
-    """Give lazy-loaded images a real src (data-src, srcset...), in place."""
-    for img in tree.css("img"):
-        attrs = img.attrs
-        src = (attrs.get("src") or "").strip()
-        if src and not src.lower().startswith("data:"):
-            continue
-        for name in _LAZY_SOURCES:
-            if candidate := _first_url(attrs.get(name) or ""):
-                attrs["src"] = candidate
-                break
-
-
-def _first_url(value: str) -> str | None:
-    """The first URL of a src or srcset value ("a.jpg 1x, b.jpg 2x" -> "a.jpg")."""
-    words = value.split()
-    url = words[0].rstrip(",") if words else ""
-    return url if url and not url.lower().startswith("data:") else None
 
 
 def _squeezed(text: str) -> str:

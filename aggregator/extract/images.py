@@ -167,13 +167,15 @@ def _pixels(value: str | None) -> int:
 # -- lazy loading --------------------------------------------------------------------------
 
 
-def promote_lazy_images(html: str) -> str:
+def promote_lazy_images(html: str, *, document: bool = False) -> str:
     """``html`` with each lazy-loaded image's real URL in ``src`` (and a video's in
     ``poster``), where the sanitizer keeps it. The input itself, byte for byte, when there is
-    nothing to move: only markup with lazy-loading attributes is parsed and re-serialized."""
+    nothing to move: only markup with lazy-loading attributes is parsed and re-serialized.
+    ``document``: ``html`` is a whole page, written back with its <html>, <head> and <body>
+    (a fragment loses them)."""
     if not _LAZY_HINT.search(html) or too_complex(html):
         return html
-    tree = LexborHTMLParser(html, is_fragment=True)
+    tree = LexborHTMLParser(html, is_fragment=not document)
     changed = False
     for node in tree.css("img, video, audio, source"):
         changed = _promote(node) or changed

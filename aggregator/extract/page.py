@@ -100,7 +100,10 @@ def decode_html(body: bytes, content_type: str = "") -> str:
     meta = _META_CHARSET.search(body[:4096])
     for label in (header.group(1) if header else None, meta.group(1).decode() if meta else None):
         if encoding := _known_encoding(label):
-            return body.decode(encoding, "replace")
+            try:
+                return body.decode(encoding, "replace")
+            except (LookupError, UnicodeError):
+                continue  # idna, punycode, undefined: text codecs that fail whatever the bytes
     return body.decode("utf-8", "replace")
 
 
@@ -108,9 +111,12 @@ def _known_encoding(label: str | None) -> str | None:
     if not label:
         return None
     try:
-        name = codecs.lookup(label).name
+        info = codecs.lookup(label)
     except LookupError:
         return None
+    if not info._is_text_encoding:  # rot13, base64, zlib...: bytes-to-bytes transforms
+        return None
+    name = info.name
     # A page that says UTF-16 in ASCII bytes is not UTF-16 (WHATWG: read it as UTF-8).
     if name.startswith("utf-16") or name.startswith("utf-32"):
         return "utf-8"

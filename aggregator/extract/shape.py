@@ -30,9 +30,11 @@ _ANY_TAG = re.compile(r"<[A-Za-z/!?][^<>]*+>?")
 # Void elements, and those whose end tag may be left out: they do not pile up.
 _VOID = ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param")
 _OPTIONAL_END = ("p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "rb", "rt", "rp")
-# Elements whose content is text up to their end tag: "<" in a script is not a tag.
+# Elements whose content is text up to their end tag: "<" in a script is not a tag. Not in
+# SVG or MathML, where a <style> or <title> is an element like any other (its content markup).
 _RAW_TEXT = ("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes")
 _RAW_TEXT_END = {name: re.compile(f"</{name}", re.IGNORECASE) for name in _RAW_TEXT}
+_FOREIGN = ("svg", "math")
 _NOT_NESTING = frozenset(
     (*_VOID, "source", "track", "wbr", *_OPTIONAL_END, "thead", "tbody", "tfoot", "colgroup")
 )
@@ -45,18 +47,30 @@ def too_complex(html: str) -> bool:
         return False
     depth = options = 0
     position = 0
+    foreign = dict.fromkeys(_FOREIGN, 0)  # open <svg> and <math> elements
+    unterminated: set[str] = set()  # raw-text elements with no end tag after this point
     while match := _TAG.search(html, position):
         closing, name, attributes = match.groups()
         position = match.end()
         if len(attributes) > 2 * MAX_ATTRIBUTES and _attribute_count(attributes) > MAX_ATTRIBUTES:
             return True
         name = name.lower()
-        if name in _RAW_TEXT_END and not closing:
+        if name in foreign and (closing or not attributes.endswith("/")):
+            foreign[name] = max(0, foreign[name] + (-1 if closing else 1))
+        elif (
+            name in _RAW_TEXT_END
+            and not closing
+            and name not in unterminated
+            and not any(foreign.values())
+        ):
             end = _RAW_TEXT_END[name].search(html, position)
-            if end is None:
-                return False  # text to the end of the document
-            position = end.end()  # past "</script": its ">" reads as text, which is harmless
-            continue
+            if end is not None:
+                position = end.end()  # past "</script": its ">" reads as text, which is harmless
+                continue
+            # Text to the end for a browser; but should this scan have misjudged where raw
+            # text starts, a parser reads all of it as markup. Read on as markup (the safe
+            # error), and never search again: each search would cost a pass.
+            unterminated.add(name)
         if name == "option" and not closing:
             options += 1
             if options > MAX_OPTIONS:

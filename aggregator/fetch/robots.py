@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -57,7 +58,11 @@ class RobotsCache:
     def __init__(self, fetch: Callable[[str], Awaitable[FetchResult]]) -> None:
         self._fetch = fetch
         self._rules: OrderedDict[str, tuple[float, Rules]] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
+        # One lock per origin being loaded, gone when nobody waits on it (refused origins are
+        # not cached: a dict would keep their locks for ever).
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def allowed(self, url: str, agent: str) -> bool:
         parts = urlsplit(url)
@@ -65,7 +70,9 @@ class RobotsCache:
         return (await self._rules_for(origin))(url, agent)
 
     async def _rules_for(self, origin: str) -> Rules:
-        lock = self._locks.setdefault(origin, asyncio.Lock())
+        lock = self._locks.get(origin)
+        if lock is None:
+            lock = self._locks[origin] = asyncio.Lock()
         async with lock:
             kept = self._rules.get(origin)
             if kept is not None and kept[0] > time.monotonic():
@@ -75,8 +82,7 @@ class RobotsCache:
             self._rules[origin] = (time.monotonic() + keep, rules)
             self._rules.move_to_end(origin)
             while len(self._rules) > MAX_ORIGINS:
-                old, _ = self._rules.popitem(last=False)
-                self._locks.pop(old, None)
+                self._rules.popitem(last=False)
         return rules
 
     async def _load(self, origin: str) -> tuple[Rules, float]:

@@ -560,8 +560,10 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
             None,
             "".join(f"<b id={i}>" for i in range(20_000)) + "<p>x" * 20_000,
         ),
+        # In SVG a <style> holds markup: no end tag to hide the divs behind.
+        item("svg-style", "svg style", None, "<svg><style>" + "<div>" * 40_000 + "bottom"),
     ]
-    add(Hostile("expensive-markup", "/nested.xml", "ok", articles=4), doc(rss(nested)))
+    add(Hostile("expensive-markup", "/nested.xml", "ok", articles=5), doc(rss(nested)))
     return feeds
 
 

@@ -322,6 +322,10 @@ COSTLY = {
     "many attributes": "<img src=/a.jpg " + " ".join(f"a{i}=1" for i in range(100_000)) + ">",
     "attributes with brackets": "<img " + " ".join(f'a{i}="<>"' for i in range(100_000)) + ">",
     "many options": "<select>" + "<option>x</option>" * 100_000,
+    # In SVG and MathML a <style> or <title> holds markup, not text.
+    "style in svg": "<svg><style>" + "<div>" * 40_000 + "</style></svg>",
+    "title in math": "<math><title>" + "<div>" * 40_000 + "</title></math>",
+    "unterminated style in svg": "<svg><style>" + "<div>" * 40_000,
 }
 
 
@@ -346,6 +350,12 @@ def test_script_contents_and_stray_quotes_are_not_markup() -> None:
     # What hides in a script does not count; the same markup outside it still does.
     assert not too_complex("<script>" + "<div>" * 2000 + "</script>")
     assert too_complex("<script></script>" + "<div>" * 2000)
+    # Without its end tag a script is no hiding place either: what follows still counts.
+    assert too_complex("<script>" + "<div>" * 2000)
+    assert too_complex("<p>x</p><textarea>" + "<div>" * 2000 + "<script>")
+    # Once the <svg> is closed (or when it closes itself), a <script> is raw text again.
+    for svg in ("<svg><title>t</title></svg>", "<svg/>"):
+        assert not too_complex(svg + "<script>" + "<div>" * 2000 + "</script>")
 
 
 @given(st.lists(st.sampled_from(["<div>", "</div>", "<br>", "<p>", "x", "<b>"]), max_size=2000))
