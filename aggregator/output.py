@@ -75,14 +75,9 @@ def _write_batch(folder: Path, files: Mapping[str, str]) -> Written:
 
 
 def write_file(path: Path, text: str) -> bool:
-    """Write one file atomically; False when it already held these bytes."""
-    return bool(write_files(path.parent, {path.name: text}))
-
-
-def write_chosen_file(path: Path, text: str) -> bool:
-    """Write one file atomically at a path the user chose (``-o PATH``), under any name: the
-    safe-name rule is for post names made from feed data. False when it already held these
-    bytes."""
+    """Write one file atomically at a path the user chose (atom_path, json_feed_path, -o),
+    under any name: the safe-name rule is for post names made from feed data. False when it
+    already held these bytes."""
     if not path.name:
         raise OutputError(str(path), "not a file path")
     return bool(_write_batch(path.parent, {path.name: text}))

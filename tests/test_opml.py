@@ -406,3 +406,11 @@ def test_a_broken_config_is_never_edited(ws: Workspace) -> None:
     assert result.returncode == 2
     assert "feeds[0].url: missing required key" in result.stderr
     assert ws.config_path.read_text(encoding="utf-8") == broken
+
+
+def test_export_writes_to_any_file_name_the_user_chooses(ws: Workspace, tmp_path: Path) -> None:
+    ws.write_config([{"name": "A", "url": "http://127.0.0.1:9/a.xml", "categories": ["x"]}])
+    target = tmp_path / "exports" / "my subs (été).opml"
+    result = ws.run("export-opml", "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    assert b'xmlUrl="http://127.0.0.1:9/a.xml"' in target.read_bytes()

@@ -1,0 +1,22 @@
+"""What every command shares: exit codes, the logger, a store opened for one command."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ..config import Config
+from ..store import Store, open_store
+
+EXIT_OK, EXIT_FEED_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_REFUSED = 0, 1, 2, 3, 4
+
+log = logging.getLogger("aggregator")
+
+
+async def with_store(config: Config, work: Callable[[Store], Coroutine[Any, Any, int]]) -> int:
+    store = await open_store(config.storage.database)
+    try:
+        return await work(store)
+    finally:
+        await store.close()

@@ -1,0 +1,150 @@
+"""Feeds in the database: ``feeds`` (listing), ``enable``, ``disable``, ``prune``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from ..config import Config
+from ..errors import ConfigError, StoreError
+from ..hooks import run_on_change
+from ..models import FeedState
+from ..output import remove_post_files
+from ..publish import publish
+from ..store import Store, display_database
+from .common import EXIT_OK, with_store
+
+
+async def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        await store.sync_feeds(config.feeds)
+        states = await store.feed_states()
+        if args.json:
+            json.dump([_feed_json(s) for s in states], sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write("\n")
+            return EXIT_OK
+        header = (
+            "NAME",
+            "URL",
+            "LAST FETCH",
+            "STATUS",
+            "ARTICLES",
+            "ERRORS",
+            "NEXT CHECK",
+            "INTERVAL",
+            "WHY",
+        )
+        rows = [header] + [_feed_row(s) for s in states]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        for r in rows:
+            print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        return EXIT_OK
+
+    return await with_store(config, work)
+
+
+def _feed_json(s: FeedState) -> dict[str, Any]:
+    def when(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "name": s.name,
+        "url": s.url,
+        "enabled": s.enabled and not s.disabled_reason,
+        "in_config": s.in_config,
+        "disabled_reason": s.disabled_reason,
+        "last_fetch": when(s.last_fetch_at),
+        "last_status": s.last_status,
+        "last_error": s.last_error,
+        "articles": s.article_count,
+        "filtered": s.filtered,
+        "errors": s.error_count,
+        "next_check": when(s.next_check_at),
+        "interval": s.check_interval,
+        "schedule_reason": s.schedule_reason,
+    }
+
+
+def _feed_row(s: FeedState) -> tuple[str, ...]:
+    if s.disabled_reason or not s.enabled or not s.in_config:
+        why = f"disabled ({s.disabled_reason or ('config' if s.in_config else 'not in config')})"
+        next_check = "-"
+    else:
+        why = s.schedule_reason or "-"
+        next_check = _when(s.next_check_at) if s.next_check_at else "now"
+    return (
+        s.name,
+        s.url,
+        _when(s.last_fetch_at) if s.last_fetch_at else "never",
+        s.last_status or "-",
+        str(s.article_count),
+        str(s.error_count),
+        next_check,
+        _duration(s.check_interval) if s.check_interval else "-",
+        why,
+    )
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+async def cmd_enable(config: Config, args: argparse.Namespace) -> int:
+    return await _set_disabled(config, args.name, None)
+
+
+async def cmd_disable(config: Config, args: argparse.Namespace) -> int:
+    return await _set_disabled(config, args.name, "user")
+
+
+async def _set_disabled(config: Config, name: str, reason: str | None) -> int:
+    async def work(store: Store) -> int:
+        await store.sync_feeds(config.feeds)
+        if not await store.set_disabled(name, reason):
+            raise ConfigError(str(config.path), f"no feed named {name!r}", key="feeds")
+        print(f"{'disabled' if reason else 'enabled'} {name}", file=sys.stderr)
+        return EXIT_OK
+
+    return await with_store(config, work)
+
+
+async def cmd_prune(config: Config, args: argparse.Namespace) -> int:
+    """A feed removed from the config keeps its articles until this: then its posts go, its
+    rows go, and the Atom document and JSON Feed are written without it."""
+    name = args.name
+    if config.feed(name) is not None:
+        raise ConfigError(
+            str(config.path), f"feed {name!r} is still configured: remove it first", key="feeds"
+        )
+
+    async def work(store: Store) -> int:
+        await store.sync_feeds(config.feeds)
+        articles = await store.feed_articles(name)
+        if articles is None:
+            raise ConfigError(str(config.path), f"no feed named {name!r} in the database")
+        if not await store.lead_publisher():
+            # The post files are where the publisher writes them, maybe on another machine.
+            raise StoreError(
+                display_database(config.storage.database),
+                "another worker holds the publisher lock: run prune where posts are published",
+            )
+        # Files first: a crash in between leaves rows whose posts the next publish re-creates.
+        remove_post_files(config.output.posts_dir, [path for _, path in articles])
+        await store.delete_feed(name)
+        changes = await publish(store, config.output)
+        changes.removed += articles
+        await run_on_change(config.output, changes)
+        print(f"pruned {name}: {len(articles)} articles and their posts", file=sys.stderr)
+        return EXIT_OK
+
+    return await with_store(config, work)
