@@ -18,6 +18,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from .config import FeedConfig
 from .errors import DiscoveryError, FetchError, ParseError
+from .extract.html import absolute_url, document_base
 from .extract.page import decode_html
 from .fetch import Fetcher
 from .models import FetchResult, ParsedFeed
@@ -145,13 +146,13 @@ def _advertised(tree: LexborHTMLParser, page_url: str) -> list[str]:
         for node in tree.css("link[href]")
         if _announces_feed(node.attrs.get("rel"), node.attrs.get("type"))
     )
-    return _absolute_http(hrefs, _document_base(tree, page_url))
+    return _absolute_http(hrefs, document_base(tree, page_url))
 
 
 def _feedish_anchors(tree: LexborHTMLParser, page_url: str) -> list[str]:
     hrefs = (node.attrs.get("href") for node in tree.css("a[href]"))
     host = urlsplit(page_url).hostname
-    urls = _absolute_http(hrefs, _document_base(tree, page_url))
+    urls = _absolute_http(hrefs, document_base(tree, page_url))
     return [u for u in urls if urlsplit(u).hostname == host and _FEEDISH_PATH.search(_path(u))]
 
 
@@ -163,25 +164,13 @@ def _announces_feed(rel: str | None, mime: str | None) -> bool:
     return "alternate" in rels and mime in _FEED_TYPES
 
 
-def _document_base(tree: LexborHTMLParser, page_url: str) -> str:
-    node = tree.css_first("base[href]")
-    href = (node.attrs.get("href") or "").strip() if node is not None else ""
-    return urljoin(page_url, href) if href else page_url
-
-
 def _absolute_http(hrefs: Iterable[str | None], base: str) -> list[str]:
     """Absolute, fragment-free http(s) URLs in order, first occurrence kept. Anything else
     (javascript:, file:, mailto:) is dropped: a web page must not point the fetcher at files."""
     urls: list[str] = []
     for href in hrefs:
-        if not href or not href.strip():
-            continue
-        try:
-            url = _without_fragment(urljoin(base, href.strip()))
-            urlsplit(url).port  # noqa: B018 (raises ValueError for a bad port)
-        except ValueError:  # an invalid IPv6 literal or port
-            continue
-        if _is_http(url) and url not in urls:
+        url = absolute_url(href, base) if href else None
+        if url is not None and (url := _without_fragment(url)) not in urls:
             urls.append(url)
     return urls
 

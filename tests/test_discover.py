@@ -367,3 +367,8 @@ def test_a_configured_page_without_a_feed_fails_naming_what_was_tried(
     result = ws.fetch()
     assert result.returncode == 1
     assert "Plain" in result.stderr and "/feed" in result.stderr
+
+
+def test_a_malformed_base_href_falls_back_to_the_page_url() -> None:
+    page = '<base href="http://[x"><link rel="alternate" type="application/rss+xml" href="/f.xml">'
+    assert feed_links(page, "https://blog.example/") == ["https://blog.example/f.xml"]

@@ -33,11 +33,20 @@ def absolute_url(url: str, base_url: str) -> str | None:
     try:
         joined = urljoin(base_url, url)
         parts = urlsplit(joined)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     return joined
+
+
+def document_base(tree: LexborHTMLParser, url: str) -> str:
+    """The base for a page's relative URLs: its <base href> when that is a usable http(s)
+    URL, else the page's own URL."""
+    node = tree.css_first("base[href]")
+    href = node.attributes.get("href") if node is not None else None
+    return (absolute_url(href, url) if href else None) or url
 
 
 # A tag as nh3 writes it (values double-quoted with '"' escaped; no comments, no raw text;

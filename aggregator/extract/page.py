@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser
 
 from ..text import clean_text
-from .html import visible_text
+from .html import document_base, visible_text
 from .images import page_image
-from .sanitize import absolute_url, sanitize_html
+from .sanitize import sanitize_html
 from .shape import too_complex
 
 
@@ -41,7 +41,7 @@ def extract_page(
     if too_complex(html):
         return None
     tree = LexborHTMLParser(html)
-    base = _base_url(tree, url)
+    base = document_base(tree, url)
     image = page_image(html, base)
     for selector in remove_selectors:
         for node in tree.css(selector):
@@ -60,13 +60,6 @@ def extract_page(
     if not clean_text(visible_text(content)):
         return None
     return PageContent(content, image)
-
-
-def _base_url(tree: LexborHTMLParser, url: str) -> str:
-    """The page's <base href> when it is a usable http(s) URL, else the page's URL."""
-    node = tree.css_first("base[href]")
-    href = node.attributes.get("href") if node is not None else None
-    return (absolute_url(href, url) if href else None) or url
 
 
 # -- character set -------------------------------------------------------------------------

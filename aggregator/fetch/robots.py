@@ -60,9 +60,7 @@ class RobotsCache:
         self._rules: OrderedDict[str, tuple[float, Rules]] = OrderedDict()
         # One lock per origin being loaded, gone when nobody waits on it (refused origins are
         # not cached: a dict would keep their locks for ever).
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def allowed(self, url: str, agent: str) -> bool:
         parts = urlsplit(url)
