@@ -33,7 +33,6 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -52,6 +51,14 @@ from ..models import (
 )
 from .dsn import display_database, scrub
 from .pg_migrations import MIGRATIONS, SCHEMA_VERSION
+from .rows import (
+    FEED_COLUMNS,
+    content_values,
+    feed_state,
+    host,
+    post_names,
+    stored_article,
+)
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -74,11 +81,7 @@ _DB_ERRORS = (
     TimeoutError,
 )
 
-_FEED_COLUMNS = """
-    f.id, f.name, f.url, f.etag, f.last_modified, f.body_hash, f.error_count, f.last_fetch_at,
-    f.last_status, f.last_error, f.next_check_at, f.enabled, f.in_config, f.disabled_reason,
-    f.check_interval, f.schedule_reason, f.entry_gap, f.document_hint, f.rules_hash, f.filtered
-"""
+_FEED_COLUMNS = FEED_COLUMNS
 
 _DUE = "f.in_config AND f.enabled AND f.disabled_reason IS NULL"
 
@@ -101,6 +104,10 @@ _SCHEMA_LOCK = lock_id("lock", "aggregator schema")
 _CLAIM_LOCK = lock_id("lock", "aggregator claim")
 _SAVE_LOCK = lock_id("lock", "aggregator save")
 _PUBLISHER_LOCK = lock_id("lock", "aggregator publisher")
+
+
+def _same(value: datetime | None) -> datetime | None:
+    return value
 
 
 def _ms(value: datetime | None) -> datetime | None:
@@ -265,7 +272,7 @@ class PostgresStore:
                 FROM feeds f ORDER BY f.name
                 """
             )
-        return [_feed_state(r, article_count=r[-1]) for r in rows]
+        return [feed_state(r, _same, article_count=r[-1]) for r in rows]
 
     # -- one feed's results -------------------------------------------------------------
 
@@ -400,7 +407,7 @@ class PostgresStore:
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
             ON CONFLICT (id) DO NOTHING
             """,
-            [(a.id, update.feed_id, *_content(a), now, now, names[a.id]) for a in new],
+            [(a.id, update.feed_id, *content_values(a, _ms), now, now, names[a.id]) for a in new],
         )
         # By id: row locks in one order everywhere (mark_rendered too), so no deadlock.
         updated = [d for d in decisions if d.outcome is Outcome.UPDATED]
@@ -413,7 +420,7 @@ class PostgresStore:
                 updated = $10, changed_at = $11
             WHERE id = $12
             """,
-            [(*_content(d.article), now, d.target) for d in updates],
+            [(*content_values(d.article, _ms), now, d.target) for d in updates],
         )
         # Entries beyond a first fetch's backlog are remembered like deleted articles
         # (tombstones): seen, never stored, never new again.
@@ -432,15 +439,7 @@ class PostgresStore:
             "SELECT post_path FROM articles WHERE post_path = ANY($1::text[])",
             [a.post_name for a in articles],
         )
-        taken = {r[0] for r in rows}
-        names = {}
-        for a in articles:
-            name = a.post_name
-            if name in taken:
-                name = name.removesuffix(".md") + "-" + a.id.replace("-", "") + ".md"
-            taken.add(name)
-            names[a.id] = name
-        return names
+        return post_names(articles, {r[0] for r in rows})
 
     async def _update_feed(self, conn: Connection, u: FeedUpdate) -> None:
         await conn.execute(
@@ -510,7 +509,7 @@ class PostgresStore:
         async with self._transaction("claim due feeds") as conn:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
             busy = Counter(
-                _host(r[0])
+                host(r[0])
                 for r in await conn.fetch("SELECT url FROM feeds WHERE lease_until > $1", now)
             )
             rows = await conn.fetch(
@@ -528,11 +527,11 @@ class PostgresStore:
             )
             claimed = []
             for r in rows:
-                host = _host(r[2])
-                if busy[host] >= per_host:
+                server = host(r[2])
+                if busy[server] >= per_host:
                     continue
-                busy[host] += 1
-                claimed.append(_feed_state(r))
+                busy[server] += 1
+                claimed.append(feed_state(r, _same))
                 if len(claimed) == limit:
                     break
             if claimed:
@@ -671,7 +670,7 @@ class PostgresStore:
                 """,
                 limit,
             )
-        return [_stored(r) for r in rows]
+        return [stored_article(r, _same) for r in rows]
 
     async def mark_rendered(self, rendered: Sequence[tuple[str, str]]) -> None:
         async with self._transaction("mark rendered") as conn:
@@ -712,7 +711,7 @@ class PostgresStore:
                 """,
                 limit,
             )
-        return [_stored(r) for r in rows]
+        return [stored_article(r, _same) for r in rows]
 
     async def atom_id(self) -> str:
         async with self._transaction("atom id") as conn:
@@ -757,72 +756,3 @@ def _rowcount(status: str) -> int:
     """The row count of a command status such as ``UPDATE 3``."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
-
-
-def _content(a: Article) -> tuple[Any, ...]:
-    """An article's stored fields from canonical_url to updated, in the order the INSERT and
-    the UPDATE of _write_decisions list them."""
-    return (
-        a.canonical_url,
-        a.fingerprint,
-        a.content_hash,
-        a.link,
-        a.title,
-        a.author,
-        a.content,
-        a.image,
-        _ms(a.published),
-        _ms(a.updated),
-    )
-
-
-def _feed_state(r: asyncpg.Record, article_count: int = 0) -> FeedState:
-    return FeedState(
-        id=r[0],
-        name=r[1],
-        url=r[2],
-        etag=r[3],
-        last_modified=r[4],
-        body_hash=r[5],
-        error_count=r[6],
-        last_fetch_at=r[7],
-        last_status=r[8],
-        last_error=r[9],
-        next_check_at=r[10],
-        enabled=r[11],
-        in_config=r[12],
-        disabled_reason=r[13],
-        check_interval=r[14],
-        schedule_reason=r[15],
-        entry_gap=r[16],
-        document_hint=r[17],
-        rules_hash=r[18],
-        filtered=r[19],
-        article_count=article_count,
-    )
-
-
-def _stored(r: asyncpg.Record) -> StoredArticle:
-    return StoredArticle(
-        id=r[0],
-        feed_name=r[1],
-        feed_url=r[2],
-        link=r[3],
-        title=r[4],
-        author=r[5],
-        content=r[6],
-        image=r[7],
-        published=r[8],
-        updated=r[9],
-        post_path=r[10],
-        categories=tuple(json.loads(r[11])),
-        post_author=r[12],
-        content_hash=r[13],
-    )
-
-
-def _host(url: str) -> str:
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""

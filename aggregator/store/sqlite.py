@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiosqlite
 
@@ -33,15 +32,19 @@ from ..models import (
     StoredArticle,
 )
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .rows import (
+    FEED_COLUMNS,
+    content_values,
+    feed_state,
+    host,
+    post_names,
+    stored_article,
+)
 
 _CHUNK = 400  # host parameters per IN (...) query
 _BUSY_TIMEOUT_MS = 10_000
 
-_FEED_COLUMNS = """
-    f.id, f.name, f.url, f.etag, f.last_modified, f.body_hash, f.error_count, f.last_fetch_at,
-    f.last_status, f.last_error, f.next_check_at, f.enabled, f.in_config, f.disabled_reason,
-    f.check_interval, f.schedule_reason, f.entry_gap, f.document_hint, f.rules_hash, f.filtered
-"""
+_FEED_COLUMNS = FEED_COLUMNS
 
 _ARTICLE_COLUMNS = """
     a.id, f.name, f.url, a.link, a.title, a.author, a.content, a.image,
@@ -182,7 +185,7 @@ class SqliteStore:
                 FROM feeds f ORDER BY f.name
                 """
             )
-        return [_feed_state(r, article_count=r[-1]) for r in rows]
+        return [feed_state(r, from_text, article_count=r[-1]) for r in rows]
 
     # -- one feed's results -------------------------------------------------------------
 
@@ -265,7 +268,10 @@ class SqliteStore:
                 post_path)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [(a.id, update.feed_id, *_content(a), now, now, names[a.id]) for a in new],
+            [
+                (a.id, update.feed_id, *content_values(a, to_text), now, now, names[a.id])
+                for a in new
+            ],
         )
         await self._many(
             """
@@ -275,7 +281,7 @@ class SqliteStore:
             WHERE id = ?
             """,
             [
-                (*_content(d.article), now, d.target)
+                (*content_values(d.article, to_text), now, d.target)
                 for d in decisions
                 if d.outcome is Outcome.UPDATED
             ],
@@ -298,14 +304,7 @@ class SqliteStore:
                 f"SELECT post_path FROM articles WHERE post_path IN ({_marks(chunk)})", chunk
             )
             taken.update(r[0] for r in rows)
-        names = {}
-        for a in articles:
-            name = a.post_name
-            if name in taken:
-                name = name.removesuffix(".md") + "-" + a.id.replace("-", "") + ".md"
-            taken.add(name)
-            names[a.id] = name
-        return names
+        return post_names(articles, taken)
 
     async def _update_feed(self, u: FeedUpdate) -> None:
         await self._db.execute(
@@ -363,7 +362,7 @@ class SqliteStore:
         now_text, until = to_text(now), to_text(now + timedelta(seconds=lease))
         async with self._write_lock, self._errors("claim due feeds"), self._transaction():
             busy = Counter(
-                _host(r[0])
+                host(r[0])
                 for r in await self._db.execute_fetchall(
                     "SELECT url FROM feeds WHERE lease_until > ?", (now_text,)
                 )
@@ -381,11 +380,11 @@ class SqliteStore:
             )
             claimed = []
             for r in rows:
-                host = _host(r[2])
-                if busy[host] >= per_host:
+                server = host(r[2])
+                if busy[server] >= per_host:
                     continue
-                busy[host] += 1
-                claimed.append(_feed_state(r))
+                busy[server] += 1
+                claimed.append(feed_state(r, from_text))
                 if len(claimed) == limit:
                     break
             await self._many(
@@ -513,7 +512,7 @@ class SqliteStore:
                 """,
                 (limit,),
             )
-        return [_stored(r) for r in rows]
+        return [stored_article(r, from_text) for r in rows]
 
     async def mark_rendered(self, rendered: Sequence[tuple[str, str]]) -> None:
         async with self._write_lock, self._errors("mark rendered"), self._transaction():
@@ -552,7 +551,7 @@ class SqliteStore:
                 """,
                 (limit,),
             )
-        return [_stored(r) for r in rows]
+        return [stored_article(r, from_text) for r in rows]
 
     async def atom_id(self) -> str:
         async with self._write_lock, self._errors("atom id"), self._transaction():
@@ -595,78 +594,6 @@ class SqliteStore:
             yield
         except sqlite3.Error as e:
             raise StoreError(self._path, f"{action} failed: {e}") from e
-
-
-def _content(a: Article) -> tuple[Any, ...]:
-    """An article's stored fields from canonical_url to updated, in the order the INSERT and
-    the UPDATE of _write_decisions list them."""
-    return (
-        a.canonical_url,
-        a.fingerprint,
-        a.content_hash,
-        a.link,
-        a.title,
-        a.author,
-        a.content,
-        a.image,
-        to_text(a.published),
-        to_text(a.updated),
-    )
-
-
-def _feed_state(r: Sequence[Any], article_count: int = 0) -> FeedState:
-    return FeedState(
-        id=r[0],
-        name=r[1],
-        url=r[2],
-        etag=r[3],
-        last_modified=r[4],
-        body_hash=r[5],
-        error_count=r[6],
-        last_fetch_at=from_text(r[7]),
-        last_status=r[8],
-        last_error=r[9],
-        next_check_at=from_text(r[10]),
-        enabled=bool(r[11]),
-        in_config=bool(r[12]),
-        disabled_reason=r[13],
-        check_interval=r[14],
-        schedule_reason=r[15],
-        entry_gap=r[16],
-        document_hint=r[17],
-        rules_hash=r[18],
-        filtered=r[19],
-        article_count=article_count,
-    )
-
-
-def _stored(r: Sequence[Any]) -> StoredArticle:
-    published = from_text(r[8])
-    updated = from_text(r[9])
-    assert published is not None and updated is not None
-    return StoredArticle(
-        id=r[0],
-        feed_name=r[1],
-        feed_url=r[2],
-        link=r[3],
-        title=r[4],
-        author=r[5],
-        content=r[6],
-        image=r[7],
-        published=published,
-        updated=updated,
-        post_path=r[10],
-        categories=tuple(json.loads(r[11])),
-        post_author=r[12],
-        content_hash=r[13],
-    )
-
-
-def _host(url: str) -> str:
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
