@@ -213,6 +213,7 @@ def write_config(
     daemon: Mapping[str, object] | None = None,
     storage: Mapping[str, object] | None = None,
     output: Mapping[str, object] | None = None,
+    fetch: Mapping[str, object] | None = None,
 ) -> Path:
     """Feeds as (name, path on the loopback server) or whole ``[[feeds]]`` tables."""
     tables = [
@@ -224,7 +225,7 @@ def write_config(
     return ws.write_config(
         tables,
         output={"atom_every": "1s"} | dict(output or {}),
-        fetch={"retries": 0, "max_retry_wait": "2s", "timeout": "10s"},
+        fetch={"retries": 0, "max_retry_wait": "2s", "timeout": "10s"} | dict(fetch or {}),
         schedule=SCHEDULE | dict(schedule or {}),
         daemon=daemon,
         storage=storage,
@@ -345,6 +346,30 @@ def test_feeds_are_fetched_on_schedule_and_a_new_item_is_picked_up(
     intervals = gaps([r.at for r in loopback.requests_for("/news.xml")])
     assert all(0.6 <= g <= 3.8 for g in intervals), intervals
     assert 1.2 <= sum(intervals) / len(intervals) <= 2.8, intervals
+
+
+DUE_NOW = (  # times are stored as 2026-01-01T00:00:00.000+00:00
+    "SELECT count(*) FROM feeds WHERE next_check_at <= strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"
+)
+
+
+def test_freed_slots_are_filled_before_the_next_tick(
+    loopback: LoopbackServer, ws: Workspace, start_daemon: Callable[[], Daemon]
+) -> None:
+    """concurrency = 2 and a 60 s tick: claiming only on ticks, 8 due feeds would take four
+    ticks (three minutes); claiming again as slots free up, they are fetched at once."""
+    feeds = [(f"F{i}", f"/f{i}.xml") for i in range(8)]
+    for i, (_, path) in enumerate(feeds):
+        loopback.routes[path] = FeedResource(rss(item(f"r-{i}", f"Story {i}")))
+    write_config(ws, loopback, feeds, schedule={"tick": "60s"}, fetch={"concurrency": 2})
+    assert ws.fetch().returncode == 0  # scheduled: due again a second later
+    wait_until(lambda: ws.query(DUE_NOW) == [(8,)], 10, message="every feed due")
+    loopback.clear_log()
+    daemon = start_daemon()
+    daemon.wait_for(
+        lambda: all(requested(loopback, path) for _, path in feeds), 20, "every feed fetched"
+    )
+    assert daemon.stop() == 0
 
 
 # -- 2. backoff and recovery --------------------------------------------------------------
