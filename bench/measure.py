@@ -39,7 +39,8 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def _tree(root: int) -> list[int]:
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process below it."""
     out, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -58,20 +59,23 @@ def _sample(pid: int) -> tuple[int, float] | None:
     return rss_pages * _PAGE, cpu
 
 
-def measure(cmd: Sequence[str], cwd: Path | None = None,
-            ok_codes: Sequence[int] = (0,)) -> Measurement:
+def measure(
+    cmd: Sequence[str], cwd: Path | None = None, ok_codes: Sequence[int] = (0,)
+) -> Measurement:
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     peak, cpu_seen = 0, {}
     done = threading.Event()
     stderr: list[str] = []
-    reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read() if proc.stderr
-                                                           else ""), daemon=True)
+    reader = threading.Thread(
+        target=lambda: stderr.append(proc.stderr.read() if proc.stderr else ""), daemon=True
+    )
     reader.start()
     while not done.is_set():
         total = 0
-        for pid in _tree(proc.pid):
+        for pid in process_tree(proc.pid):
             sample = _sample(pid)
             if sample:
                 total += sample[0]

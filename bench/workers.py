@@ -49,6 +49,7 @@ from aggregator.config import load_config
 from aggregator.store import Store, open_store
 
 from .corpus import generate
+from .measure import process_tree
 from .server import CorpusServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,16 +101,6 @@ class Row:
 # -- CPU from /proc ---------------------------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            kids += map(int, Path(f"/proc/{pid}/task/{task}/children").read_text().split())
-    except OSError:
-        pass
-    return kids
-
-
 def process_cpu(pid: int, reaped: bool = True) -> float:
     """CPU seconds of one process, with its reaped children's unless ``reaped`` is False."""
     try:
@@ -130,12 +121,7 @@ def machine_cpu() -> float:
 def tree_cpu(root: int) -> float:
     """CPU seconds of a process tree: each process's own time and its reaped children's (a
     backend that ended is counted in the postmaster's)."""
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        todo += _children(pid)
-        total += process_cpu(pid)
-    return total
+    return sum(process_cpu(pid) for pid in process_tree(root))
 
 
 # -- one setup: a backend, N workers ------------------------------------------------------------
