@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 AGGREGATOR_CONFIG=/config/confi
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY aggregator ./aggregator
-RUN pip install --no-cache-dir . && useradd --system --home /data aggregator \
+RUN pip install --no-cache-dir -U pip && pip install --no-cache-dir . && useradd --system --home /data aggregator \
     && mkdir -p /data /config && chown aggregator /data
 USER aggregator
 VOLUME ["/data"]
