@@ -281,20 +281,22 @@ class Daemon:
         states = await self.store.sync_feeds(config.feeds)
         now, rand = utcnow(), random.Random()
         spread = min(FIRST_FETCH_SPREAD, config.schedule.interval)
-        when = [
+        first = [
             (s.name, now + timedelta(seconds=rand.uniform(0, spread)))
             for s in states.values()
             if s.last_fetch_at is None and s.next_check_at is None
         ]
+        if first:  # only if still never scheduled: another worker may have got there first
+            await self.store.schedule_feeds(first, first_only=True)
         if previous is not None:
-            when += [
+            changed = [
                 (f.name, now)
                 for f in config.feeds
                 if (old := previous.feed(f.name)) is not None
                 and (old.interval, old.adaptive) != (f.interval, f.adaptive)
             ]
-        if when:
-            await self.store.schedule_feeds(when)
+            if changed:
+                await self.store.schedule_feeds(changed)
 
     async def _start_health(self) -> HealthServer | None:
         if not self.config.daemon.health:

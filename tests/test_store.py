@@ -253,6 +253,29 @@ def test_an_expired_lease_is_taken_over_by_another_worker(database: str) -> None
     assert while_held == set()
 
 
+def test_first_fetch_spreading_never_reschedules_what_another_worker_set(database: str) -> None:
+    """Workers starting together each spread the first fetches; the second must not move a
+    feed the first already scheduled (or fetched), while changed intervals always apply."""
+    early, late = NOW + timedelta(seconds=5), NOW + timedelta(minutes=9)
+
+    async def go() -> list[dict[str, datetime | None]]:
+        one, two = await open_store(database), await open_store(database)
+        try:
+            await one.sync_feeds(feeds_on_hosts(2, hosts=2))
+            await one.schedule_feeds([("f00", early)], first_only=True)
+            await two.schedule_feeds([("f00", late), ("f01", late)], first_only=True)
+            spread = {s.name: s.next_check_at for s in await two.feed_states()}
+            await two.schedule_feeds([("f00", NOW)])  # a changed interval: always
+            return [spread, {s.name: s.next_check_at for s in await two.feed_states()}]
+        finally:
+            await one.close()
+            await two.close()
+
+    spread, changed = run(go())
+    assert spread == {"f00": early, "f01": late}
+    assert changed == {"f00": NOW, "f01": late}
+
+
 def test_per_host_is_one_budget_shared_by_all_workers(database: str) -> None:
     async def go() -> list[int]:
         one, two = await open_store(database), await open_store(database)

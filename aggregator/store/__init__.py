@@ -62,7 +62,11 @@ class Store(Protocol):
 
     async def release(self, feed_ids: Sequence[int]) -> None: ...
 
-    async def schedule_feeds(self, when: Sequence[tuple[str, datetime]]) -> None: ...
+    async def schedule_feeds(
+        self, when: Sequence[tuple[str, datetime]], first_only: bool = False
+    ) -> None:
+        """Set next check times by feed name. ``first_only``: only for feeds never scheduled
+        nor fetched (workers starting together must not re-spread what another fetched)."""
 
     async def set_disabled(self, name: str, reason: str | None) -> bool: ...
 

@@ -554,11 +554,14 @@ class PostgresStore:
                 self._worker,
             )
 
-    async def schedule_feeds(self, when: Sequence[tuple[str, datetime]]) -> None:
+    async def schedule_feeds(
+        self, when: Sequence[tuple[str, datetime]], first_only: bool = False
+    ) -> None:
         async with self._transaction("schedule feeds") as conn:
             await _many(
                 conn,
-                "UPDATE feeds SET next_check_at = $1 WHERE name = $2",
+                "UPDATE feeds SET next_check_at = $1 WHERE name = $2"
+                + (" AND next_check_at IS NULL AND last_fetch_at IS NULL" if first_only else ""),
                 [(_ms(at), name) for name, at in when],
             )
 

@@ -45,6 +45,7 @@ _CHUNK = 400  # host parameters per IN (...) query
 _BUSY_TIMEOUT_MS = 10_000
 
 _FEED_COLUMNS = FEED_COLUMNS
+_NEVER_SCHEDULED = " AND next_check_at IS NULL AND last_fetch_at IS NULL"
 
 _ARTICLE_COLUMNS = """
     a.id, f.name, f.url, a.link, a.title, a.author, a.content, a.image,
@@ -399,11 +400,13 @@ class SqliteStore:
                 "UPDATE feeds SET lease_until = NULL WHERE id = ?", [(i,) for i in feed_ids]
             )
 
-    async def schedule_feeds(self, when: Sequence[tuple[str, datetime]]) -> None:
-        """Set next check times by feed name (first fetches spread out, changed intervals)."""
+    async def schedule_feeds(
+        self, when: Sequence[tuple[str, datetime]], first_only: bool = False
+    ) -> None:
         async with self._write_lock, self._errors("schedule feeds"), self._transaction():
             await self._many(
-                "UPDATE feeds SET next_check_at = ? WHERE name = ?",
+                "UPDATE feeds SET next_check_at = ? WHERE name = ?"
+                + (_NEVER_SCHEDULED if first_only else ""),
                 [(to_text(at), name) for name, at in when],
             )
 
