@@ -132,7 +132,8 @@ class Pipeline:
     async def _attempt(self, feed: FeedConfig, state: FeedState, now: datetime) -> _Attempt:
         filters = Filters.for_feed(self.config, feed)
         # Changed rules apply from this pass: the document is read again even if unchanged.
-        rules_changed = filters.fingerprint() != state.rules_hash
+        rules_hash = filters.fingerprint()
+        rules_changed = rules_hash != state.rules_hash
         etag, last_modified = (None, None) if rules_changed else (state.etag, state.last_modified)
         try:
             result = await self.fetcher.fetch_feed(state.url, feed, etag, last_modified)
@@ -160,7 +161,7 @@ class Pipeline:
             result=result,
             digest=digest,
             body_hash=body_hash,
-            rules_hash=filters.fingerprint(),
+            rules_hash=rules_hash,
         )
 
     async def _discovered(
