@@ -7,6 +7,10 @@ in the parser's worker processes (extract/page.py). Any failure keeps the feed's
 and says so in the log. The article's identity, fingerprint and content hash stay those of the
 feed's entry: the next pass compares the feed with the feed, so a crawled article is not
 "updated" back to its summary.
+
+At most MAX_PAGES pages per feed and pass. The pages a pass does not fetch (past the cap, or
+after a transient failure) are queued in the store and fetched on later passes, whatever the
+feed answers then (see Pipeline.process_feed).
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from .config import FeedConfig
-from .errors import FetchError, ParseError
+from .errors import DeferredError, FetchError, ParseError, RefusedError
 from .extract import choose_image
 from .extract.page import PageContent
 from .fetch import Fetcher
-from .models import Article, FetchResult
+from .fetch.policy import RETRY_STATUSES
+from .models import Article, FetchResult, PageResult, QueuedPage
 
 log = logging.getLogger(__name__)
 
@@ -36,44 +41,103 @@ IN_FLIGHT = 16
 MAX_PAGES = 100
 
 
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """One page request's end: the extracted body, or why there is none."""
+
+    content: PageContent | None
+    retry: bool = False  # a transient failure (network, timeout, 5xx, 429): try a later pass
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """A document's articles, those whose page was fetched with its full text, and the
+    entry keys whose page is still wanted, with the attempts made so far."""
+
+    articles: list[Article]
+    wanted: tuple[tuple[str, int], ...]
+    requested: int  # pages asked for (the pass's page budget they used)
+
+
 class Crawler:
     def __init__(self, fetcher: Fetcher, extract: Extract) -> None:
         self.fetcher = fetcher
         self.extract = extract
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
 
-    async def complete(self, feed: FeedConfig, articles: Sequence[Article]) -> list[Article]:
-        """``articles`` with their pages' full text, where it could be had; past MAX_PAGES
-        (in document order: feeds list their newest first) the feed's content stays."""
-        if len(articles) > MAX_PAGES:
+    async def complete(
+        self, feed: FeedConfig, articles: Sequence[Article], budget: int = MAX_PAGES
+    ) -> Completed:
+        """The first ``budget`` articles (in document order: feeds list their newest first)
+        with their pages' full text where it could be had; the others keep the feed's content
+        until a later pass fetches their page."""
+        linked = [a for a in articles if a.link]
+        tried, later = linked[:budget], linked[budget:]
+        if later:
             log.warning(
-                "full text feed=%r: %d new articles, pages fetched for the first %d "
-                "(set a backlog to start a feed with fewer)",
+                "full text feed=%r: %d new articles, pages fetched for %d; the other %d are "
+                "queued for the next passes",
                 feed.name,
-                len(articles),
-                MAX_PAGES,
+                len(linked),
+                len(tried),
+                len(later),
             )
-        crawled = await asyncio.gather(*(self._complete_one(feed, a) for a in articles[:MAX_PAGES]))
-        return [*crawled, *articles[MAX_PAGES:]]
+        pages = await asyncio.gather(*(self._page(feed, a.link or "") for a in tried))
+        ends = list(zip(tried, pages, strict=True))
+        crawled = {a.id: with_page(a, p.content) for a, p in ends if p.content}
+        wanted = [(a.entry_key, 1) for a, p in ends if p.retry]
+        wanted += [(a.entry_key, 0) for a in later]
+        return Completed([crawled.get(a.id, a) for a in articles], tuple(wanted), len(tried))
 
-    async def _complete_one(self, feed: FeedConfig, article: Article) -> Article:
-        if not article.link:
-            return article
+    async def complete_queued(
+        self, feed: FeedConfig, queued: Sequence[QueuedPage]
+    ) -> list[PageResult]:
+        """Queued pages fetched: each one's new content and image, or whether to retry."""
+        pages = await asyncio.gather(*(self._page(feed, q.url) for q in queued))
+        return [_result(q, p) for q, p in zip(queued, pages, strict=True)]
+
+    async def _page(self, feed: FeedConfig, url: str) -> _Page:
         try:
             async with self._in_flight:
-                page = await self.fetcher.fetch_page(article.link, feed)
+                page = await self.fetcher.fetch_page(url, feed)
                 content = await self.extract(page, feed)
-        except (FetchError, ParseError) as e:
+        except FetchError as e:
+            retry = _transient(e)
+            log.warning(
+                "full text feed=%r: %s; keeping the feed's content%s",
+                feed.name,
+                e,
+                " for now" if retry else "",
+            )
+            return _Page(None, retry)
+        except ParseError as e:
             log.warning("full text feed=%r: %s; keeping the feed's content", feed.name, e)
-            return article
+            return _Page(None)
         if content is None:
             log.warning(
                 "full text feed=%r: no article found in %s; keeping the feed's content",
                 feed.name,
-                article.link,
+                url,
             )
-            return article
-        return with_page(article, content)
+        return _Page(content)
+
+
+def _transient(error: FetchError) -> bool:
+    """Worth another try in a later pass: the network, a timeout, a server error or a
+    throttle; not a refused address, robots.txt or a 4xx."""
+    if isinstance(error, DeferredError):
+        return True
+    if isinstance(error, RefusedError):
+        return False
+    return error.status is None or error.status in RETRY_STATUSES
+
+
+def _result(queued: QueuedPage, page: _Page) -> PageResult:
+    if page.content is None:
+        return PageResult(queued.article_id, retry=page.retry)
+    feed_images = [queued.media_image] if queued.media_image else []
+    image = choose_image(feed_images, page.content.content, queued.url, page.content.image)
+    return PageResult(queued.article_id, page.content.content, image)
 
 
 def with_page(article: Article, page: PageContent) -> Article:

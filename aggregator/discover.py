@@ -125,16 +125,15 @@ def anchor_feed_links(html: str, base_url: str) -> list[str]:
     return _feedish_anchors(LexborHTMLParser(html), base_url)
 
 
-def candidate_urls(html: str, page_url: str) -> list[str]:
-    """What to try, best first: advertised feeds, feed-like links, then common paths on the
-    page's origin; never the page itself, at most MAX_CANDIDATES."""
+def candidate_urls(html: str, page_url: str, guess: bool = True) -> list[str]:
+    """What to try, best first: advertised feeds, then (``guess``) feed-like links and common
+    paths on the page's origin; never the page itself, at most MAX_CANDIDATES."""
     tree = LexborHTMLParser(html)
-    common = [urljoin(_origin(page_url), path) for path in COMMON_PATHS]
-    ordered = [
-        *_advertised(tree, page_url),
-        *_feedish_anchors(tree, page_url)[:_MAX_ANCHORS],
-        *(common if _is_http(page_url) else []),
-    ]
+    ordered = _advertised(tree, page_url)
+    if guess:
+        common = [urljoin(_origin(page_url), path) for path in COMMON_PATHS]
+        ordered += _feedish_anchors(tree, page_url)[:_MAX_ANCHORS]
+        ordered += common if _is_http(page_url) else []
     page = _without_fragment(page_url)
     unique = [u for u in dict.fromkeys(ordered) if u != page]
     return unique[:MAX_CANDIDATES]
@@ -211,7 +210,7 @@ async def discover(fetcher: Fetcher, url: str, feed: FeedConfig | None = None) -
             raise DiscoveryError(
                 url, f"neither a feed nor an HTML page ({e.message})", status=page.status
             ) from None
-    return await follow_page(fetcher, url, page, settings)
+    return await follow_page(fetcher, url, page, settings, guess=True)
 
 
 async def follow_page(
@@ -220,13 +219,17 @@ async def follow_page(
     page: FetchResult,
     feed: FeedConfig,
     parse: Parse = parse_in_thread,
+    *,
+    guess: bool,
 ) -> Discovered:
-    """The first feed that an HTML page at ``url`` leads to: its advertised feeds, feed-like
-    links, then common paths. Candidates are fetched with ``feed``'s settings through the
+    """The first feed that an HTML page at ``url`` leads to: its advertised feeds, then, when
+    ``guess``, feed-like links and common paths (for ``aggregator add``, where the user sees
+    the answer before anything is stored: a configured feed follows only what its page
+    declares, never a guess). Candidates are fetched with ``feed``'s settings through the
     fetcher, whose guard checks every host but the configured ones and whose feed headers stay
     on the configured origin."""
     html = await asyncio.to_thread(decode_html, page.body or b"", page.content_type)
-    candidates = await asyncio.to_thread(candidate_urls, html, page.url)
+    candidates = await asyncio.to_thread(candidate_urls, html, page.url, guess)
     tried: list[str] = []
     for candidate in candidates:
         try:
@@ -236,7 +239,13 @@ async def follow_page(
             tried.append(f"{candidate} ({e.message})")
             continue
         return Discovered(result.permanent_url or candidate, parsed.title, result)
-    what = "; ".join(tried) if tried else "the page links to no feed"
-    raise DiscoveryError(
-        url, f"an HTML page without a readable feed; tried: {what}", status=page.status
-    )
+    if tried:
+        what = "an HTML page without a readable feed; tried: " + "; ".join(tried)
+    elif guess:
+        what = "an HTML page without a readable feed: it links to none"
+    else:
+        what = (
+            'an HTML page that declares no feed (<link rel="alternate">); '
+            "`aggregator add URL` also looks at its links and common feed paths"
+        )
+    raise DiscoveryError(url, what, status=page.status)

@@ -25,6 +25,7 @@ class FetchResult:
     cache_control: str | None = None
     expires: str | None = None
     permanent_url: str | None = None  # set when every redirect hop was permanent (301/308)
+    followed_page: bool = False  # the configured URL was a web page declaring this feed
 
     @property
     def not_modified(self) -> bool:
@@ -72,7 +73,7 @@ class Article:
     id: str  # UUID5 of (feed name, entry key): stable forever
     feed_name: str
     entry_key: str  # identity within the feed: guid:, link: or hash:
-    canonical_url: str | None  # for cross-feed dedupe
+    canonical_url: str | None  # a per-article link (cross-feed dedupe); None: identifies nothing
     link: str | None
     title: str
     author: str | None
@@ -116,6 +117,7 @@ class Match:
     content_hash: str
     canonical_url: str | None
     fingerprint: str
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,9 @@ class FeedState:
     document_hint: float | None = None
     rules_hash: str = ""  # the include/exclude rules the stored body hash was read with
     filtered: int = 0  # entries the rules turned away in the last document read
+    config_url: str = ""  # as configured; ``url`` differs after a move or a followed page
+    url_via: str | None = None  # how url came to differ: "redirect" or "page"
+    pages_waiting: int = 0  # full_text pages queued for a later pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +168,8 @@ class FeedUpdate:
     status: str  # ok, not_modified, failed, deferred
     http_status: int | None = None
     error: str | None = None
-    url: str | None = None  # new URL after a permanent redirect
+    url: str | None = None  # new URL after a permanent redirect or a followed page
+    url_via: str | None = None  # with url: "redirect" or "page"
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
@@ -176,11 +182,35 @@ class FeedUpdate:
     rules_hash: str | None = None  # with a fresh document: the rules it was read with
     filtered: int | None = None  # with a fresh document: entries the rules turned away
     skipped: tuple[tuple[str, str], ...] = ()  # (entry key, article id) seen but not stored
+    # full_text pages not fetched in this pass (past the page cap, or a transient failure):
+    # (entry key, attempts so far); the store queues the articles those keys decide.
+    pages_wanted: tuple[tuple[str, int], ...] = ()
 
     @property
     def keep_validators(self) -> bool:
         """Only a fresh, parsed document replaces the stored ETag / Last-Modified / body hash."""
         return self.status != "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedPage:
+    """An article whose full-text page is still to be fetched (a full_text feed)."""
+
+    article_id: str
+    url: str
+    media_image: str | None  # the feed's own image, which a page's og:image does not override
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """What fetching a queued page gave: new content and image, or nothing (then ``retry``
+    keeps it queued for a later pass)."""
+
+    article_id: str
+    content: str | None = None
+    image: str | None = None
+    retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)

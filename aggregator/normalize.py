@@ -43,8 +43,9 @@ def normalize_feed(
     ``allow_data_images``: the sanitizer keeps inline data:image URLs ([output])."""
     articles: list[Article] = []
     seen: set[str] = set()
+    shared = shared_links(parsed, feed_url)
     for entry in parsed.entries:
-        article = normalize_entry(entry, feed, feed_url, now, allow_data_images)
+        article = normalize_entry(entry, feed, feed_url, now, allow_data_images, shared)
         if article.entry_key not in seen and _shows_something(article):
             seen.add(article.entry_key)
             articles.append(article)
@@ -56,13 +57,41 @@ def _shows_something(article: Article) -> bool:
     return bool(article.title or article.link or article.image or article.fingerprint)
 
 
+def shared_links(parsed: ParsedFeed, feed_url: str) -> frozenset[str]:
+    """The canonical links of this document that identify no single entry: the feed's home
+    page, and a link that entries with different guids or titles share (a podcast whose
+    episodes all link to the show's site). Such entries are told apart by guid and content."""
+    owners: dict[str, tuple[str, str]] = {}
+    shared = set()
+    for entry in parsed.entries:
+        link = absolute_url(entry.link, feed_url) if entry.link else None
+        canonical = canonical_url(link) if link else None
+        if canonical is None:
+            continue
+        owner = (entry.guid or "", entry.title.strip())
+        if owners.setdefault(canonical, owner) != owner:
+            shared.add(canonical)
+    home = absolute_url(parsed.link, feed_url) if parsed.link else None
+    if home and (canonical_home := canonical_url(home)):
+        shared.add(canonical_home)
+    return frozenset(shared)
+
+
+def identifies(canonical: str, shared: frozenset[str] = frozenset()) -> bool:
+    """Whether a canonical link is a per-article link: not a site's front page, not shared."""
+    return canonical not in shared and urlsplit(canonical)[2:4] != ("/", "")
+
+
 def normalize_entry(
     entry: ParsedEntry,
     feed: FeedConfig,
     feed_url: str,
     now: datetime,
     allow_data_images: bool = False,
+    shared: frozenset[str] = frozenset(),
 ) -> Article:
+    """One entry. ``shared``: canonical links that identify no entry of its document (see
+    shared_links); an entry linking to one is keyed by guid or content, never by the link."""
     link = absolute_url(entry.link, feed_url) if entry.link else None
     title = clean_title(entry.title)
     content = sanitize_html(entry.content_html, entry.base_url, allow_data_images=allow_data_images)
@@ -71,6 +100,8 @@ def normalize_entry(
     # The raw HTML is safe to read here: only an absolute http(s) URL comes back.
     image = media_image or first_image(entry.content_html, entry.base_url)
     canonical = canonical_url(link) if link else None
+    if canonical is not None and not identifies(canonical, shared):
+        canonical = None
     key = entry_key(entry.guid, canonical, title, text)
     author = clean_line(entry.author) if entry.author else None
     published = sane_date(entry.published, now)

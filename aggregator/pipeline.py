@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from . import crawl
 from .config import Config, FeedConfig
 from .crawl import Crawler
 from .digest import DEFAULT_READING, Digest, Reading, digest_document
@@ -112,9 +113,15 @@ class Pipeline:
         attempt = await self._attempt(feed, state, now)
         update = self._update(feed, state, now, attempt)
         articles = attempt.digest.articles if attempt.digest else []
-        if feed.full_text and articles:
-            articles = await self._with_full_text(feed, state, articles)
+        pages = crawl.MAX_PAGES if feed.full_text else 0
+        if pages and articles:
+            completed = await self._with_full_text(feed, state, articles, pages)
+            articles, pages = completed.articles, pages - completed.requested
+            update = replace(update, pages_wanted=completed.wanted)
         decisions = await self.store.save(update, articles)
+        if pages > 0:
+            # Whatever the feed answered: pages an earlier pass left wait for no new entry.
+            await self._queued_pages(feed, state, now, pages)
         outcome = FeedOutcome(
             feed.name,
             attempt.status,
@@ -170,10 +177,19 @@ class Pipeline:
         """A configured URL that answers with a web page: the feed the page links to,
         remembered as the feed's URL (like a permanent redirect), so the next pass goes there
         directly. Raises DiscoveryError (a FetchError) naming what was tried."""
-        found = await follow_page(self.fetcher, state.url, page, feed, self.parser.parse)
+        found = await follow_page(
+            self.fetcher, state.url, page, feed, self.parser.parse, guess=False
+        )
         assert found.result is not None
-        log.info("feed=%r: %s is a web page; using its feed %s", feed.name, state.url, found.url)
-        return replace(found.result, permanent_url=found.url)
+        # Once: the feed's URL is remembered, and the next pass goes to the feed directly.
+        log.warning(
+            "feed %r: %s is a web page; following the feed it declares, %s "
+            "(kept as the feed's URL: `aggregator feeds` shows it)",
+            feed.name,
+            state.url,
+            found.url,
+        )
+        return replace(found.result, permanent_url=found.url, followed_page=True)
 
     def _backlog(self, feed: FeedConfig, state: FeedState) -> int:
         """The cap on a first read of the feed (0 = none); later reads keep every entry."""
@@ -186,14 +202,32 @@ class Pipeline:
         return await self.parser.extract(page, feed, self.config.output.allow_data_images)
 
     async def _with_full_text(
-        self, feed: FeedConfig, state: FeedState, articles: list[Article]
-    ) -> list[Article]:
+        self, feed: FeedConfig, state: FeedState, articles: list[Article], pages: int
+    ) -> crawl.Completed:
         """Pages are fetched for articles the store would add or update, nothing else: an
         unchanged entry or another feed's duplicate costs no request."""
         decisions = await self.store.preview(state.id, articles)
         wanted = [d.article for d in decisions if d.outcome in (Outcome.NEW, Outcome.UPDATED)]
-        crawled = {a.id: a for a in await self.crawler.complete(feed, wanted)}
-        return [crawled.get(a.id, a) for a in articles]
+        completed = await self.crawler.complete(feed, wanted, pages)
+        crawled = {a.id: a for a in completed.articles}
+        return replace(completed, articles=[crawled.get(a.id, a) for a in articles])
+
+    async def _queued_pages(
+        self, feed: FeedConfig, state: FeedState, now: datetime, pages: int
+    ) -> None:
+        """Up to ``pages`` pages queued by earlier passes (not this one's: a transient failure
+        waits for the next pass)."""
+        queued = await self.store.queued_pages(state.id, pages, before=now)
+        if not queued:
+            return
+        results = await self.crawler.complete_queued(feed, queued)
+        await self.store.finish_pages(self.clock(), results)
+        log.info(
+            "full text feed=%r: %d of %d queued pages fetched",
+            feed.name,
+            sum(1 for r in results if r.content),
+            len(queued),
+        )
 
     def _update(
         self, feed: FeedConfig, state: FeedState, now: datetime, attempt: _Attempt
@@ -223,6 +257,7 @@ class Pipeline:
             http_status=attempt.http_status,
             error=attempt.error,
             url=result.permanent_url if result else None,
+            url_via=_url_via(result),
             etag=result.etag if result else None,
             last_modified=result.last_modified if result else None,
             body_hash=attempt.body_hash,
@@ -243,6 +278,12 @@ class Pipeline:
             return "gone"
         limit = self.config.schedule.max_failures
         return "failures" if limit and failures >= limit else None
+
+
+def _url_via(result: FetchResult | None) -> str | None:
+    if result is None or result.permanent_url is None:
+        return None
+    return "page" if result.followed_page else "redirect"
 
 
 def _log_outcome(o: FeedOutcome) -> None:

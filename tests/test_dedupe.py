@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from aggregator.config import FeedConfig
-from aggregator.dedupe import decide
+from aggregator.dedupe import decide, titles_agree
 from aggregator.models import Article, KnownEntries, Match, Outcome, ParsedEntry, ParsedFeed
 from aggregator.normalize import article_id, normalize_feed
 
@@ -40,7 +41,7 @@ def article(
 
 
 def match(a: Article) -> Match:
-    return Match(a.id, a.feed_name, a.content_hash, a.canonical_url, a.fingerprint)
+    return Match(a.id, a.feed_name, a.content_hash, a.canonical_url, a.fingerprint, a.title)
 
 
 def known(*stored: Article, keys: dict[str, Article] | None = None) -> KnownEntries:
@@ -116,7 +117,10 @@ OTHER_FEED = article(key="guid:o", feed="other", url="https://site.example/a", f
             True,
         ),
         (
-            article(key="guid:same-text-new-link", url="https://site.example/other"),
+            # (the content hash covers the link)
+            article(
+                key="guid:same-text-new-link", url="https://site.example/other", content_hash="h3"
+            ),
             (STORED,),
             Outcome.NEW,
             None,
@@ -248,8 +252,121 @@ def test_cross_feed_duplicate_on_real_entries() -> None:
         other.url,
         NOW,
     )
-    [by_url] = parsed(entry("m1", "https://www.site.example/1?fbclid=z", "Other words", "x"))
+    [by_url] = parsed(entry("m1", "https://www.site.example/1?fbclid=z", "Story | Mine", "x"))
     [by_text] = parsed(entry("m2", "https://mirror.example/1", "STORY!", "Text."))
+    [other_story] = parsed(entry("m3", "https://site.example/1", "Other words", "y"))
     k = known(theirs)
     assert decide([by_url], k)[0].outcome is Outcome.DUPLICATE
     assert decide([by_text], k)[0].outcome is Outcome.DUPLICATE
+    # The same link under another title and text: the link is shared, not an identity.
+    assert decide([other_story], k)[0].outcome is Outcome.NEW
+
+
+# --- a link is an identity only when it is a per-article link --------------------------------
+
+SHOW = "https://show.example/podcast/"
+
+
+def episodes(feed: FeedConfig, count: int, home: str | None = SHOW) -> list[Article]:
+    items = tuple(
+        entry(f"ep{i}", SHOW, f"Episode {i}", f"notes of episode {i}") for i in range(count)
+    )
+    return normalize_feed(ParsedFeed("Show", home, items), feed, feed.url, NOW)
+
+
+def one_item_linking_to_the_show(feed: FeedConfig) -> list[Article]:
+    item = entry("news-1", SHOW, "A new season of the show", "The show is back with new guests.")
+    return normalize_feed(ParsedFeed("News", "https://news.example/", (item,)), feed, feed.url, NOW)
+
+
+@pytest.mark.parametrize("home", [SHOW, None], ids=["home-page-link", "no-feed-link"])
+@pytest.mark.parametrize("podcast_first", [True, False], ids=["podcast-first", "other-first"])
+def test_episodes_sharing_the_shows_link_are_never_merged_away(
+    podcast_first: bool, home: str | None
+) -> None:
+    """The issue's podcast: 30 episodes link to the show's page, one item of another feed
+    links there too; whichever is stored first, 31 articles."""
+    podcast = episodes(FEED, 30, home)
+    other = one_item_linking_to_the_show(FeedConfig(name="news", url="https://news.example/f"))
+    first, second = (podcast, other) if podcast_first else (other, podcast)
+    stored = [d for d in decide(first, known()) if d.outcome is Outcome.NEW]
+    assert len(stored) == len(first)
+    k = known(*(d.article for d in stored))
+    assert [d.outcome for d in decide(second, k)] == [Outcome.NEW] * len(second)
+    assert all(a.canonical_url is None for a in podcast)
+    assert len({a.entry_key for a in podcast}) == 30
+
+
+def test_episodes_without_guids_sharing_a_link_are_keyed_by_content() -> None:
+    items = tuple(entry(None, SHOW, f"Episode {i}", f"notes {i}") for i in range(3))
+    articles = normalize_feed(ParsedFeed("Show", None, items), FEED, FEED.url, NOW)
+    assert [a.title for a in articles] == ["Episode 0", "Episode 1", "Episode 2"]
+    assert all(a.entry_key.startswith("hash:") for a in articles)
+
+
+def test_a_site_front_page_identifies_no_article() -> None:
+    [a] = parsed(entry("g", "https://site.example/", "Story", "text"))
+    [b] = parsed(entry("g", "https://site.example/2024/story", "Story", "text"))
+    assert a.canonical_url is None
+    assert b.canonical_url == "https://site.example/2024/story"
+
+
+def test_a_link_several_stored_articles_share_identifies_none_of_them() -> None:
+    x = article(key="guid:x", feed="a", url="https://site.example/a", fp="fp-x")
+    y = article(key="guid:y", feed="b", url="https://site.example/a", fp="fp-y")
+    incoming = article(key="guid:z", url="https://site.example/a", fp="fp-z")
+    assert decide_one(incoming, known(x, y))[0] is Outcome.NEW
+    assert decide_one(incoming, known(x))[0] is Outcome.DUPLICATE
+
+
+def test_identical_entry_under_a_new_key_is_the_same_article() -> None:
+    """Everything shown is equal (content hash): the same article even without a per-article
+    link, e.g. a guid-less entry whose key changed from its link to its content."""
+    before = article(key="link:https://site.example/", url=None, fp="fp", content_hash="h")
+    after = article(key="hash:abc", url=None, fp="fp", content_hash="h")
+    assert decide_one(after, known(before)) == (Outcome.ALIAS, before.id, True)
+    edited = article(key="hash:def", url=None, fp="fp", content_hash="h2")
+    assert decide_one(edited, known(before))[0] is Outcome.NEW
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "agree"),
+    [
+        ("Story", "Story", True),
+        ("Big story", "Big story | Wire Service", True),
+        ("Big news: the mayor resigns", "The mayor resigns, big news", True),
+        ("", "Anything", True),
+        ("Episode 1", "Episode 12", False),
+        ("Episode 12: Foo", "Episode 13: Bar", False),
+        ("A new season of the show", "Episode 3", False),
+        ("贵州大数据发展", "贵州大数据发展 | 新华社", True),
+        ("贵州大数据发展", "上海天气预报", False),
+    ],
+)
+def test_titles_agree(a: str, b: str, agree: bool) -> None:
+    assert titles_agree(a, b) is agree
+    assert titles_agree(b, a) is agree
+
+
+def test_a_real_podcast_feed_keeps_every_episode_beside_another_feed() -> None:
+    """rome's rsr.xml: 15 episodes without guids, all linking to the show's page. Keyed by
+    the link, 14 were lost as repeats of the first; another feed's item linking to the page
+    merged the rest away."""
+    from conftest import shared_or_skip
+
+    from aggregator.parse import parse_document
+
+    path = shared_or_skip("fixtures/realfeeds/rome__rsr-xml.xml")
+    show = FeedConfig(name="rsr", url="https://rsr.example/feed.xml")
+    doc = parse_document(path.read_bytes(), show.url)
+    episodes = normalize_feed(doc, show, show.url, NOW)
+    assert len(episodes) == len(doc.entries) == 15
+    other = one_item_linking_to_the_show(FeedConfig(name="news", url="https://news.example/f"))
+    other = [
+        replace(a, canonical_url="https://rsr.ch/capsule", link="http://www.rsr.ch/capsule")
+        for a in other
+    ]
+    for first, second in ((episodes, other), (other, episodes)):
+        stored = [d.article for d in decide(first, known()) if d.outcome is Outcome.NEW]
+        assert len(stored) == len(first)
+        assert {d.outcome for d in decide(second, known(*stored))} == {Outcome.NEW}

@@ -4,6 +4,7 @@ real HTTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from server import FEEDS_DIR, FeedResource, LoopbackServer, Reply, Workspace, redirect
@@ -358,7 +359,7 @@ def test_fetch_follows_a_configured_page_to_its_feed_and_remembers_it(
     assert [r.path for r in loopback.requests] == ["/atom.xml"], "straight to the feed"
 
 
-def test_a_configured_page_without_a_feed_fails_naming_what_was_tried(
+def test_a_configured_page_without_a_feed_fails_saying_it_declares_none(
     loopback: LoopbackServer, ws: Workspace
 ) -> None:
     page = b"<html><body><p>No feed here.</p></body></html>"
@@ -366,7 +367,50 @@ def test_a_configured_page_without_a_feed_fails_naming_what_was_tried(
     ws.write_config([{"name": "Plain", "url": loopback.url("/plain/")}])
     result = ws.fetch()
     assert result.returncode == 1
-    assert "Plain" in result.stderr and "/feed" in result.stderr
+    assert "Plain" in result.stderr and "declares no feed" in result.stderr
+    assert "aggregator add" in result.stderr
+
+
+def test_a_configured_page_is_never_swapped_for_a_guessed_feed(
+    loopback: LoopbackServer, ws: Workspace
+) -> None:
+    """An unrelated feed at a common path (/atom.xml) of the page's server is not the feed
+    the user configured: only what the page declares is followed; guessing is `add`'s."""
+    page = b'<html><body><a href="/atom.xml">an unrelated feed</a></body></html>'
+    loopback.routes["/shop/"] = lambda r: Reply(200, page, {"Content-Type": "text/html"})
+    loopback.routes["/atom.xml"] = FeedResource(
+        (FEEDS_DIR / "atom.xml").read_bytes(), "application/atom+xml"
+    )
+    ws.write_config([{"name": "Shop", "url": loopback.url("/shop/")}])
+    result = ws.fetch()
+    assert result.returncode == 1, result.stderr
+    assert "declares no feed" in result.stderr
+    assert ws.query("SELECT count(*) FROM articles") == [(0,)]
+    assert [r.path for r in loopback.requests] == ["/shop/"]
+    assert ws.query("SELECT url FROM feeds") == [(loopback.url("/shop/"),)]
+
+
+def test_a_followed_page_is_said_once_at_the_default_level_and_shown_in_feeds(
+    loopback: LoopbackServer, ws: Workspace
+) -> None:
+    page = b'<html><head><link rel="alternate" type="application/atom+xml" href="/atom.xml">'
+    loopback.routes["/blog/"] = lambda r: Reply(200, page, {"Content-Type": "text/html"})
+    loopback.routes["/atom.xml"] = FeedResource(
+        (FEEDS_DIR / "atom.xml").read_bytes(), "application/atom+xml"
+    )
+    ws.write_config([{"name": "Blog", "url": loopback.url("/blog/")}])
+    first = ws.fetch()
+    assert first.returncode == 0, first.stderr
+    said = [line for line in first.stderr.splitlines() if "is a web page" in line]
+    assert len(said) == 1 and loopback.url("/atom.xml") in said[0]
+    second = ws.fetch()
+    assert "is a web page" not in second.stderr
+
+    [listed] = json.loads(ws.run("feeds", "--json").stdout)
+    assert listed["url"] == loopback.url("/atom.xml")
+    assert (listed["config_url"], listed["url_via"]) == (loopback.url("/blog/"), "page")
+    table = ws.run("feeds").stdout
+    assert f"(from the page {loopback.url('/blog/')})" in table
 
 
 def test_a_malformed_base_href_falls_back_to_the_page_url() -> None:

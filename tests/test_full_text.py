@@ -197,8 +197,9 @@ def test_another_feeds_duplicate_is_not_crawled(
     assert [p for p in page_requests(loopback) if p.endswith(".html")] == ["/news/bridge.html"]
 
 
-def test_pages_per_feed_and_pass_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past MAX_PAGES new articles of one feed keep the feed's content (document order)."""
+def test_pages_per_feed_and_pass_are_capped() -> None:
+    """Past the pass's page budget new articles of one feed keep the feed's content
+    (document order) and are wanted for a later pass."""
     import asyncio
     from dataclasses import replace as with_fields
 
@@ -207,7 +208,6 @@ def test_pages_per_feed_and_pass_are_capped(monkeypatch: pytest.MonkeyPatch) -> 
     from aggregator.extract.page import PageContent
     from aggregator.models import Article, FetchResult
 
-    monkeypatch.setattr(crawl, "MAX_PAGES", 2)
     requested: list[str] = []
 
     class Pages:
@@ -221,11 +221,15 @@ def test_pages_per_feed_and_pass_are_capped(monkeypatch: pytest.MonkeyPatch) -> 
     base = Article(
         "", "F", "", None, None, "t", None, "<p>summary</p>", None, None, None, "", "", ""
     )
-    articles = [with_fields(base, id=str(i), link=f"https://e.example/{i}") for i in range(4)]
+    articles = [
+        with_fields(base, id=str(i), entry_key=f"k{i}", link=f"https://e.example/{i}")
+        for i in range(4)
+    ]
     crawler = crawl.Crawler(Pages(), extract)  # type: ignore[arg-type]
-    done = asyncio.run(crawler.complete(FeedConfig("F", "https://e.example/feed"), articles))
+    done = asyncio.run(crawler.complete(FeedConfig("F", "https://e.example/feed"), articles, 2))
     assert requested == ["https://e.example/0", "https://e.example/1"]
-    assert [a.content for a in done] == [
+    assert (done.requested, done.wanted) == (2, (("k2", 0), ("k3", 0)))
+    assert [a.content for a in done.articles] == [
         "<p>full text of https://e.example/0</p>",
         "<p>full text of https://e.example/1</p>",
         "<p>summary</p>",

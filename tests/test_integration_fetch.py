@@ -438,7 +438,7 @@ def test_malformed_document_fails_only_its_feed(loopback: LoopbackServer, ws: Wo
 
     assert run.returncode == 1, run.stderr
     bad = loopback.url("/bad.xml")
-    assert f"failed: Bad: {bad}: an HTML page without a readable feed" in run.stderr
+    assert f"failed: Bad: {bad}: an HTML page that declares no feed" in run.stderr
     assert f"failed: Noise: {loopback.url('/noise.xml')}: " in run.stderr
     assert summary_line(run.stderr).startswith("feeds: 1 ok, 2 failed, 0 not modified; ")
     assert article_count(ws) == 2

@@ -123,3 +123,73 @@ def test_filters_backlog_and_full_text(
     summary, articles, _ = one_pass(ws)
     assert summary.new == 0 and len(articles) == 3, "entries beyond the backlog stay seen"
     assert len(loopback.requests_for("/page.html")) == 1, "one page request per article"
+
+
+def podcast(episodes: int, show: str) -> bytes:
+    """A podcast feed whose episodes all link to the show's page (and so does its channel)."""
+    items = "".join(
+        f"<item><title>Episode {i}</title><guid>ep-{i}</guid><link>{show}</link>"
+        f"<description>Notes of episode {i}: guests and topics.</description></item>"
+        for i in range(episodes)
+    )
+    channel = f"<channel><title>The Show</title><link>{show}</link>{items}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+
+
+def test_episodes_linking_to_the_shows_page_are_never_merged_away(
+    loopback: LoopbackServer, ws: Workspace, database: str
+) -> None:
+    """30 episodes on the show's page and one item of another feed linking there: 31 posts,
+    whichever feed is stored first, the two feeds processed at once."""
+    show = "https://show.example/the-show/"
+    loopback.routes["/pod.xml"] = FeedResource(podcast(30, show))
+    loopback.routes["/news.xml"] = FeedResource(
+        rss([("n1", show, "The show is back for a new season, with new guests.")])
+    )
+    feeds = [{"name": n, "url": loopback.url(f"/{n}.xml")} for n in ("pod", "news")]
+    ws.write_config(feeds, storage={"database": database}, fetch={"concurrency": 2})
+    summary, _, _ = one_pass(ws)
+    assert (summary.new, summary.duplicate) == (31, 0)
+    assert len(ws.posts()) == 31
+
+    summary, _, _ = one_pass(ws)
+    assert (summary.new, summary.updated, summary.feeds_not_modified) == (0, 0, 2)
+
+
+def test_full_text_pages_past_the_cap_come_on_later_passes(
+    loopback: LoopbackServer, ws: Workspace, database: str
+) -> None:
+    """181 new articles: 100 pages on the first pass (the cap), the other 81 queued and fetched
+    on the next pass although the feed answers 304 then."""
+    count = 181
+    for i in range(count):
+        page = f"<html><body><article><p>{f'Full text of story {i}. ' * 40}</p></article>"
+        body = page.encode() + b"</body></html>"
+        loopback.routes[f"/p/{i}.html"] = lambda r, body=body: Reply(
+            200, body, {"Content-Type": "text/html"}
+        )
+    items = [(f"g{i}", loopback.url(f"/p/{i}.html"), f"Summary {i}.") for i in range(count)]
+    loopback.routes["/f.xml"] = FeedResource(rss(items))
+    ws.write_config(
+        [{"name": "F", "url": loopback.url("/f.xml"), "full_text": True}],
+        storage={"database": database},
+    )
+
+    def full(articles: list[StoredArticle]) -> int:
+        return sum("Full text of story" in a.content for a in articles)
+
+    summary, articles, states = one_pass(ws)
+    assert (summary.new, full(articles), states["F"].pages_waiting) == (count, 100, 81)
+
+    loopback.clear_log()
+    summary, articles, states = one_pass(ws)
+    assert summary.feeds_not_modified == 1
+    assert (full(articles), states["F"].pages_waiting) == (count, 0)
+    pages = [r.path for r in loopback.requests if r.path.startswith("/p/")]
+    assert len(pages) == 81, "only the pages still waiting"
+    posts = ws.posts()
+    assert all(b"Full text of story" in posts[a.post_path] for a in articles)
+
+    loopback.clear_log()
+    summary, _, _ = one_pass(ws)
+    assert not [r for r in loopback.requests if r.path.startswith("/p/")]

@@ -105,8 +105,30 @@ def test_a_newer_schema_is_refused_with_a_clear_error(db_path: Path) -> None:
         run(SqliteStore.open(str(db_path)))
 
 
-def test_a_version_1_database_is_migrated_keeping_its_rows(db_path: Path) -> None:
-    """Version 1 is made from today's schema by undoing step 1 -> 2 (SQLite drops columns)."""
+# What undoes each step on today's schema (SQLite drops columns and tables).
+_UNDO = {
+    3: ("ALTER TABLE feeds DROP COLUMN url_via", "DROP TABLE page_queue"),
+    2: (
+        "ALTER TABLE feeds DROP COLUMN rules_hash",
+        "ALTER TABLE feeds DROP COLUMN filtered",
+        "ALTER TABLE fetch_log DROP COLUMN filtered",
+    ),
+}
+
+
+def downgrade(db_path: Path, version: int) -> None:
+    with closing(sqlite3.connect(db_path)) as db:
+        for step in range(SCHEMA_VERSION, version, -1):
+            for statement in _UNDO[step]:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version}")
+        db.commit()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_database_is_migrated_keeping_its_rows(db_path: Path, version: int) -> None:
+    """Older versions are made from today's schema by undoing the steps since."""
+    assert set(_UNDO) == set(range(2, SCHEMA_VERSION + 1))
 
     async def fill() -> None:
         store = await SqliteStore.open(str(db_path))
@@ -114,29 +136,55 @@ def test_a_version_1_database_is_migrated_keeping_its_rows(db_path: Path) -> Non
         await store.close()
 
     run(fill())
-    with closing(sqlite3.connect(db_path)) as db:
-        for table, column in (
-            ("feeds", "rules_hash"),
-            ("feeds", "filtered"),
-            ("fetch_log", "filtered"),
-        ):
-            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-        db.execute("PRAGMA user_version = 1")
-        db.commit()
+    downgrade(db_path, version)
 
     async def reopen() -> list[Outcome]:
         store = await SqliteStore.open(str(db_path))
         try:
             states = {s.name: s for s in await store.feed_states()}
             assert states["A"].article_count == 1 and states["A"].rules_hash == ""
+            assert states["A"].pages_waiting == 0 and states["A"].url_via is None
             return await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
         finally:
             await store.close()
 
     assert run(reopen()) == [Outcome.UNCHANGED, Outcome.NEW]
     with closing(sqlite3.connect(db_path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_migration_to_3_forgets_links_that_identify_no_article(db_path: Path) -> None:
+    """Links stored before a link had to be a per-article one: a site's front page, or a link
+    several articles share, no longer makes another feed's entry a duplicate."""
+    links = {
+        "a": "https://pod.example/",
+        "b": "https://pod.example:8443/",
+        "c": "https://pod.example/show",
+        "d": "https://pod.example/show",
+        "e": "https://pod.example/story?id=1",
+    }
+
+    async def fill() -> None:
+        store = await SqliteStore.open(str(db_path))
+        await store.sync_feeds([FEED])
+        await store.close()
+
+    run(fill())
+    with closing(sqlite3.connect(db_path)) as db:
+        for key, link in links.items():
+            db.execute(
+                "INSERT INTO articles (id, feed_id, canonical_url, fingerprint, content_hash,"
+                " title, content, first_seen, changed_at, post_path)"
+                " VALUES (?, 1, ?, ?, 'h', 't', 'c', '2024', '2024', ?)",
+                (key, link, key, f"{key}.md"),
+            )
+        db.commit()
+    downgrade(db_path, 2)
+    run(fill())  # opening migrates
+    with closing(sqlite3.connect(db_path)) as db:
+        rows = dict(db.execute("SELECT id, canonical_url FROM articles"))
+    assert rows == {"a": None, "b": None, "c": None, "d": None, "e": links["e"]}
 
 
 def test_save_decides_and_counts_in_one_transaction(database: str) -> None:

@@ -84,6 +84,46 @@ def test_an_older_schema_is_refused_until_aggregator_migrate(
     assert run(sql(postgres_url, "SELECT count(next_step) FROM feeds")) == 0
 
 
+def test_migration_to_2_keeps_rows_and_forgets_links_that_identify_no_article(
+    postgres_url: str,
+) -> None:
+    """Version 1 is made from today's schema by undoing step 1 -> 2; ``migrate`` brings it
+    back: the page queue and feeds.url_via exist, a site's front page and a link several
+    articles share are no longer an identity."""
+    assert pg.SCHEMA_VERSION == 2
+
+    async def fill() -> None:
+        store = await PostgresStore.open(postgres_url)
+        try:
+            await save(store, FEED, [article(FEED, 1), article(FEED, 2), article(FEED, 3)])
+        finally:
+            await store.close()
+
+    run(fill())
+
+    async def downgrade() -> None:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            ids = [r[0] for r in await conn.fetch("SELECT id FROM articles ORDER BY id")]
+            links = ["https://pod.example/", "https://pod.example/s", "https://pod.example/s"]
+            for article_id, link in zip(ids, links, strict=True):
+                await conn.execute(
+                    "UPDATE articles SET canonical_url = $1 WHERE id = $2", link, article_id
+                )
+            await conn.execute("ALTER TABLE feeds DROP COLUMN url_via")
+            await conn.execute("DROP TABLE page_queue")
+            await conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        finally:
+            await conn.close()
+
+    run(downgrade())
+    assert run(PostgresStore.migrate(postgres_url)) == (1, 2)
+    assert count(postgres_url, "articles") == 3
+    assert run(sql(postgres_url, "SELECT count(canonical_url) FROM articles")) == 0
+    assert run(sql(postgres_url, "SELECT count(*) FROM page_queue")) == 0
+    assert run(sql(postgres_url, "SELECT count(url_via) FROM feeds")) == 0
+
+
 def test_an_expired_lease_stays_with_the_worker_that_took_it_over(postgres_url: str) -> None:
     """The first worker comes back late (its lease expired, the feed was claimed again): its
     save and its release must not free the feed under the second worker."""

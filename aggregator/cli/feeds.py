@@ -53,6 +53,8 @@ def _feed_json(s: FeedState) -> dict[str, Any]:
     return {
         "name": s.name,
         "url": s.url,
+        "config_url": s.config_url,
+        "url_via": s.url_via,
         "enabled": s.enabled and not s.disabled_reason,
         "in_config": s.in_config,
         "disabled_reason": s.disabled_reason,
@@ -60,6 +62,7 @@ def _feed_json(s: FeedState) -> dict[str, Any]:
         "last_status": s.last_status,
         "last_error": s.last_error,
         "articles": s.article_count,
+        "pages_waiting": s.pages_waiting,
         "filtered": s.filtered,
         "errors": s.error_count,
         "next_check": when(s.next_check_at),
@@ -77,10 +80,12 @@ def _feed_row(s: FeedState) -> tuple[str, ...]:
         next_check = _when(s.next_check_at) if s.next_check_at else "now"
     return (
         s.name,
-        s.url,
+        f"{s.url} (from the page {s.config_url})" if s.url_via == "page" else s.url,
         _when(s.last_fetch_at) if s.last_fetch_at else "never",
         s.last_status or "-",
-        str(s.article_count),
+        f"{s.article_count} ({s.pages_waiting} pages waiting)"
+        if s.pages_waiting
+        else str(s.article_count),
         str(s.error_count),
         next_check,
         _duration(s.check_interval) if s.check_interval else "-",

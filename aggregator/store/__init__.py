@@ -13,7 +13,15 @@ from typing import Protocol
 
 from ..config import FeedConfig
 from ..errors import StoreError
-from ..models import Article, Decision, FeedState, FeedUpdate, StoredArticle
+from ..models import (
+    Article,
+    Decision,
+    FeedState,
+    FeedUpdate,
+    PageResult,
+    QueuedPage,
+    StoredArticle,
+)
 from .dsn import display_database, is_postgres, scheme
 
 __all__ = ["Store", "display_database", "migrate_store", "open_store"]
@@ -35,6 +43,14 @@ class Store(Protocol):
     async def preview(self, feed_id: int, articles: Sequence[Article]) -> list[Decision]:
         """The decisions ``save`` would make now, writing nothing (full text crawls only the
         articles that would be added or updated)."""
+
+    async def queued_pages(self, feed_id: int, limit: int, before: datetime) -> list[QueuedPage]:
+        """A feed's full-text pages queued before ``before``, oldest first (see
+        FeedUpdate.pages_wanted)."""
+
+    async def finish_pages(self, now: datetime, results: Sequence[PageResult]) -> None:
+        """Fetched pages' content replaces their articles' (the posts are written again); a
+        failure to retry stays queued up to MAX_PAGE_ATTEMPTS, any other leaves the queue."""
 
     async def pending_posts(self, limit: int) -> list[StoredArticle]:
         """Articles whose post file is older than their content (or was never written)."""

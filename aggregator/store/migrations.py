@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -22,4 +22,33 @@ async def _filters(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE fetch_log ADD COLUMN filtered INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: dict[int, Migration] = {1: _filters}
+async def _identity_links(db: aiosqlite.Connection) -> None:
+    """2 -> 3: a link identifies an article only when it is a per-article link (canonical_url
+    NULL for a site's front page or a link several articles share); the full-text page queue;
+    how a feed's URL came to differ from the configured one."""
+    await db.execute("ALTER TABLE feeds ADD COLUMN url_via TEXT")
+    await db.execute(
+        """
+        UPDATE articles SET canonical_url = NULL
+        WHERE substr(canonical_url, 9 + instr(substr(canonical_url, 9), '/')) = ''
+           OR canonical_url IN (SELECT canonical_url FROM articles
+                                WHERE canonical_url IS NOT NULL
+                                GROUP BY canonical_url HAVING count(*) > 1)
+        """
+    )
+    await db.execute(
+        """
+        CREATE TABLE page_queue (
+            article_id TEXT PRIMARY KEY,
+            feed_id INTEGER NOT NULL REFERENCES feeds (id),
+            url TEXT NOT NULL,
+            media_image TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            queued_at TEXT NOT NULL
+        )
+        """
+    )
+    await db.execute("CREATE INDEX page_queue_feed ON page_queue (feed_id, queued_at)")
+
+
+MIGRATIONS: dict[int, Migration] = {1: _filters, 2: _identity_links}

@@ -14,8 +14,37 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Migration = Callable[[Any], Awaitable[None]]  # called with an asyncpg connection
 
-MIGRATIONS: dict[int, Migration] = {}
+
+async def _identity_links(conn: Any) -> None:
+    """1 -> 2: as SQLite's 2 -> 3: canonical_url only for per-article links, the full-text
+    page queue, feeds.url_via."""
+    await conn.execute("ALTER TABLE feeds ADD COLUMN url_via TEXT")
+    await conn.execute(
+        """
+        UPDATE articles SET canonical_url = NULL
+        WHERE substr(canonical_url, 9 + strpos(substr(canonical_url, 9), '/')) = ''
+           OR canonical_url IN (SELECT canonical_url FROM articles
+                                WHERE canonical_url IS NOT NULL
+                                GROUP BY canonical_url HAVING count(*) > 1)
+        """
+    )
+    await conn.execute(
+        """
+        CREATE TABLE page_queue (
+            article_id TEXT COLLATE "C" PRIMARY KEY,
+            feed_id BIGINT NOT NULL REFERENCES feeds (id),
+            url TEXT NOT NULL,
+            media_image TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            queued_at TIMESTAMPTZ NOT NULL
+        )
+        """
+    )
+    await conn.execute("CREATE INDEX page_queue_feed ON page_queue (feed_id, queued_at)")
+
+
+MIGRATIONS: dict[int, Migration] = {1: _identity_links}

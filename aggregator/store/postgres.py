@@ -47,15 +47,19 @@ from ..models import (
     KnownEntries,
     Match,
     Outcome,
+    PageResult,
+    QueuedPage,
     StoredArticle,
 )
 from .dsn import display_database, scrub
 from .pg_migrations import MIGRATIONS, SCHEMA_VERSION
 from .rows import (
     FEED_COLUMNS,
+    MAX_PAGE_ATTEMPTS,
     content_values,
     feed_state,
     host,
+    pages_to_queue,
     post_names,
     stored_article,
 )
@@ -236,6 +240,7 @@ class PostgresStore:
                     etag = CASE WHEN f.config_url = excluded.config_url THEN f.etag END,
                     last_modified = CASE WHEN f.config_url = excluded.config_url
                                          THEN f.last_modified END,
+                    url_via = CASE WHEN f.config_url = excluded.config_url THEN f.url_via END,
                     body_hash = CASE WHEN f.config_url = excluded.config_url
                                      THEN f.body_hash END,
                     config_url = excluded.config_url,
@@ -268,11 +273,12 @@ class PostgresStore:
             rows = await conn.fetch(
                 f"""
                 SELECT {_FEED_COLUMNS},
-                       (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)
+                       (SELECT count(*) FROM articles a WHERE a.feed_id = f.id),
+                       (SELECT count(*) FROM page_queue q WHERE q.feed_id = f.id)
                 FROM feeds f ORDER BY f.name
                 """
             )
-        return [feed_state(r, _same, article_count=r[-1]) for r in rows]
+        return [feed_state(r, _same, article_count=r[-2], pages_waiting=r[-1]) for r in rows]
 
     # -- one feed's results -------------------------------------------------------------
 
@@ -308,6 +314,7 @@ class PostgresStore:
             decisions = decide(articles, known)
             counts = Counter(d.outcome for d in decisions)
             await self._write_decisions(conn, update, decisions)
+            await self._queue_pages(conn, update, decisions)
             await self._update_feed(conn, update)
             await conn.execute(
                 "INSERT INTO fetch_log (feed_id, at, status, http_status, error, new, updated,"
@@ -350,7 +357,8 @@ class PostgresStore:
         rows = await conn.fetch(
             """
             SELECT e.entry_key, e.article_id, coalesce(f.name, ''),
-                   coalesce(a.content_hash, ''), a.canonical_url, coalesce(a.fingerprint, '')
+                   coalesce(a.content_hash, ''), a.canonical_url, coalesce(a.fingerprint, ''),
+                   coalesce(a.title, '')
             FROM entries e
             LEFT JOIN articles a ON a.id = e.article_id
             LEFT JOIN feeds f ON f.id = a.feed_id
@@ -359,7 +367,7 @@ class PostgresStore:
             feed_id,
             [a.entry_key for a in articles],
         )
-        return {r[0]: Match(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+        return {r[0]: Match(r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows}
 
     async def _known(
         self, conn: Connection, by_key: dict[str, Match], unknown: Sequence[Article]
@@ -380,7 +388,8 @@ class PostgresStore:
             return {}
         rows = await conn.fetch(
             f"""
-            SELECT a.{column}, a.id, f.name, a.content_hash, a.canonical_url, a.fingerprint
+            SELECT a.{column}, a.id, f.name, a.content_hash, a.canonical_url, a.fingerprint,
+                       a.title
             FROM articles a JOIN feeds f ON f.id = a.feed_id
             WHERE a.{column} = ANY($1::text[])
             ORDER BY a.first_seen, a.seq
@@ -389,7 +398,7 @@ class PostgresStore:
         )
         found: dict[str, list[Match]] = {}
         for r in rows:
-            found.setdefault(r[0], []).append(Match(r[1], r[2], r[3], r[4], r[5]))
+            found.setdefault(r[0], []).append(Match(r[1], r[2], r[3], r[4], r[5], r[6]))
         return found
 
     async def _write_decisions(
@@ -432,6 +441,56 @@ class PostgresStore:
             + [(update.feed_id, key, article_id, now) for key, article_id in update.skipped],
         )
 
+    async def _queue_pages(
+        self, conn: Connection, update: FeedUpdate, decisions: Sequence[Decision]
+    ) -> None:
+        await _many(
+            conn,
+            """
+            INSERT INTO page_queue (article_id, feed_id, url, media_image, attempts, queued_at)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (article_id) DO UPDATE SET url = excluded.url,
+                media_image = excluded.media_image, attempts = excluded.attempts
+            """,
+            [
+                (article_id, update.feed_id, url, image, attempts, _ms(update.now))
+                for article_id, url, image, attempts in sorted(
+                    pages_to_queue(update, decisions), key=lambda row: row[0]
+                )
+            ],
+        )
+
+    async def queued_pages(self, feed_id: int, limit: int, before: datetime) -> list[QueuedPage]:
+        async with self._connection("read queued pages") as conn:
+            rows = await conn.fetch(
+                "SELECT article_id, url, media_image, attempts FROM page_queue"
+                " WHERE feed_id = $1 AND queued_at < $2 ORDER BY queued_at, article_id LIMIT $3",
+                feed_id,
+                _ms(before),
+                limit,
+            )
+        return [QueuedPage(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def finish_pages(self, now: datetime, results: Sequence[PageResult]) -> None:
+        ordered = sorted(results, key=lambda r: r.article_id)  # row locks in id order
+        async with self._transaction("store fetched pages") as conn:
+            await _many(
+                conn,
+                "UPDATE articles SET content = $1, image = coalesce($2, image),"
+                " rendered_hash = NULL, changed_at = $3 WHERE id = $4",
+                [(r.content, r.image, _ms(now), r.article_id) for r in ordered if r.content],
+            )
+            await _many(
+                conn,
+                "UPDATE page_queue SET attempts = attempts + 1 WHERE article_id = $1",
+                [(r.article_id,) for r in ordered if r.retry],
+            )
+            await _many(
+                conn,
+                "DELETE FROM page_queue WHERE article_id = $1 AND (NOT $2 OR attempts >= $3)",
+                [(r.article_id, r.retry, MAX_PAGE_ATTEMPTS) for r in ordered],
+            )
+
     async def _post_names(self, conn: Connection, articles: Sequence[Article]) -> dict[str, str]:
         """Each new article's post file name. The rare clash (same date, slug and 8-hex id
         prefix as a stored article or one in this batch) gets the whole id instead."""
@@ -446,6 +505,7 @@ class PostgresStore:
             """
             UPDATE feeds SET
                 url = coalesce($2, url),
+                url_via = CASE WHEN $2::text IS NULL THEN url_via ELSE $21 END,
                 etag = CASE WHEN $3 THEN etag ELSE $4 END,
                 last_modified = CASE WHEN $3 THEN last_modified ELSE $5 END,
                 body_hash = CASE WHEN $3 THEN body_hash ELSE $6 END,
@@ -481,6 +541,7 @@ class PostgresStore:
             u.filtered,
             u.disable,
             self._worker,
+            u.url_via,
         )
 
     # -- scheduling (the daemons) -----------------------------------------------------------
@@ -604,7 +665,7 @@ class PostgresStore:
             await conn.execute(
                 f"DELETE FROM entries WHERE article_id IN ({owned}) OR feed_id = $1", feed_id
             )
-            for table in ("articles", "fetch_log"):
+            for table in ("page_queue", "articles", "fetch_log"):
                 await conn.execute(f"DELETE FROM {table} WHERE feed_id = $1", feed_id)
             await conn.execute("DELETE FROM feeds WHERE id = $1", feed_id)
 
@@ -619,6 +680,9 @@ class PostgresStore:
     async def delete_articles(self, article_ids: Sequence[str]) -> None:
         """Delete articles but keep their entry keys (tombstones)."""
         async with self._transaction("delete articles") as conn:
+            await conn.execute(
+                "DELETE FROM page_queue WHERE article_id = ANY($1)", sorted(article_ids)
+            )
             await conn.execute("DELETE FROM articles WHERE id = ANY($1)", sorted(article_ids))
 
     async def maintain(self, keep_log_days: int = 30, now: datetime | None = None) -> None:

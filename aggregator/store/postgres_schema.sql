@@ -35,7 +35,8 @@ CREATE TABLE feeds (
     lease_until TIMESTAMPTZ,            -- a worker holds the feed until then
     lease_owner TEXT,                   -- which worker (store instance): only it releases
     rules_hash TEXT NOT NULL DEFAULT '',
-    filtered INTEGER NOT NULL DEFAULT 0
+    filtered INTEGER NOT NULL DEFAULT 0,
+    url_via TEXT                        -- how url left config_url: redirect, page; NULL = as is
 );
 -- Due feeds, oldest first (claim_due); the partial predicate is repeated there.
 CREATE INDEX feeds_due ON feeds (next_check_at NULLS FIRST, id)
@@ -61,6 +62,7 @@ CREATE TABLE articles (
     changed_at TIMESTAMPTZ NOT NULL,
     post_path TEXT COLLATE "C" NOT NULL UNIQUE
 );
+-- canonical_url is a per-article link only (NULL when the link identifies nothing).
 CREATE INDEX articles_canonical_url ON articles (canonical_url) WHERE canonical_url IS NOT NULL;
 CREATE INDEX articles_fingerprint ON articles (fingerprint);
 CREATE INDEX articles_sort ON articles ((coalesce(published, first_seen)));
@@ -78,6 +80,17 @@ CREATE TABLE entries (
     PRIMARY KEY (feed_id, entry_key)
 );
 CREATE INDEX entries_article ON entries (article_id);
+
+-- full_text pages still to fetch (past a pass's page cap, or after a transient failure).
+CREATE TABLE page_queue (
+    article_id TEXT COLLATE "C" PRIMARY KEY,
+    feed_id BIGINT NOT NULL REFERENCES feeds (id),
+    url TEXT NOT NULL,
+    media_image TEXT,                   -- the feed's own image (a page's og:image yields to it)
+    attempts INTEGER NOT NULL DEFAULT 0,
+    queued_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX page_queue_feed ON page_queue (feed_id, queued_at);
 
 CREATE TABLE fetch_log (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

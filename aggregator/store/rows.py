@@ -10,13 +10,17 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from ..models import Article, FeedState, StoredArticle
+from ..models import Article, Decision, FeedState, FeedUpdate, Outcome, StoredArticle
 
 FEED_COLUMNS = """
     f.id, f.name, f.url, f.etag, f.last_modified, f.body_hash, f.error_count, f.last_fetch_at,
     f.last_status, f.last_error, f.next_check_at, f.enabled, f.in_config, f.disabled_reason,
-    f.check_interval, f.schedule_reason, f.entry_gap, f.document_hint, f.rules_hash, f.filtered
+    f.check_interval, f.schedule_reason, f.entry_gap, f.document_hint, f.rules_hash, f.filtered,
+    f.config_url, f.url_via
 """
+
+# Attempts at a queued full-text page before it is given up (transient failures only).
+MAX_PAGE_ATTEMPTS = 3
 
 
 class Row(Protocol):
@@ -46,7 +50,9 @@ def content_values(a: Article, store_time: FromTime) -> tuple[Any, ...]:
     )
 
 
-def feed_state(r: Row, to_time: ToTime, article_count: int = 0) -> FeedState:
+def feed_state(
+    r: Row, to_time: ToTime, article_count: int = 0, pages_waiting: int = 0
+) -> FeedState:
     """A row of FEED_COLUMNS."""
     return FeedState(
         id=r[0],
@@ -69,7 +75,10 @@ def feed_state(r: Row, to_time: ToTime, article_count: int = 0) -> FeedState:
         document_hint=r[17],
         rules_hash=r[18],
         filtered=r[19],
+        config_url=r[20],
+        url_via=r[21],
         article_count=article_count,
+        pages_waiting=pages_waiting,
     )
 
 
@@ -115,3 +124,19 @@ def host(url: str) -> str:
         return urlsplit(url).hostname or ""
     except ValueError:
         return ""
+
+
+def pages_to_queue(
+    update: FeedUpdate, decisions: Iterable[Decision]
+) -> list[tuple[str, str, str | None, int]]:
+    """(article id, page URL, feed image, attempts) of the articles whose full-text page this
+    pass did not fetch: those its entries added or updated, under the key the page was wanted
+    for."""
+    wanted = dict(update.pages_wanted)
+    return [
+        (d.target, d.article.link, d.article.media_image, wanted[d.article.entry_key])
+        for d in decisions
+        if d.article.entry_key in wanted
+        and d.article.link
+        and d.outcome in (Outcome.NEW, Outcome.UPDATED)
+    ]

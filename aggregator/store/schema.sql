@@ -33,7 +33,8 @@ CREATE TABLE feeds (
     document_hint REAL,                 -- seconds asked by <ttl> / sy:update*
     lease_until TEXT,                   -- a worker holds the feed until then
     rules_hash TEXT NOT NULL DEFAULT '',  -- include/exclude rules the stored body was read with
-    filtered INTEGER NOT NULL DEFAULT 0   -- entries the rules turned away in the last document
+    filtered INTEGER NOT NULL DEFAULT 0,  -- entries the rules turned away in the last document
+    url_via TEXT                        -- how url left config_url: redirect, page; NULL = as is
 );
 
 CREATE TABLE articles (
@@ -54,6 +55,7 @@ CREATE TABLE articles (
     changed_at TEXT NOT NULL,
     post_path TEXT NOT NULL UNIQUE
 );
+-- canonical_url is a per-article link only (NULL when the link identifies nothing).
 CREATE INDEX articles_canonical_url ON articles (canonical_url) WHERE canonical_url IS NOT NULL;
 CREATE INDEX articles_fingerprint ON articles (fingerprint);
 CREATE INDEX articles_sort ON articles (coalesce(published, first_seen));
@@ -70,6 +72,17 @@ CREATE TABLE entries (
     first_seen TEXT NOT NULL,
     PRIMARY KEY (feed_id, entry_key)
 ) WITHOUT ROWID;
+
+-- full_text pages still to fetch (past a pass's page cap, or after a transient failure).
+CREATE TABLE page_queue (
+    article_id TEXT PRIMARY KEY,
+    feed_id INTEGER NOT NULL REFERENCES feeds (id),
+    url TEXT NOT NULL,
+    media_image TEXT,                   -- the feed's own image (a page's og:image yields to it)
+    attempts INTEGER NOT NULL DEFAULT 0,
+    queued_at TEXT NOT NULL
+);
+CREATE INDEX page_queue_feed ON page_queue (feed_id, queued_at);
 
 CREATE TABLE fetch_log (
     id INTEGER PRIMARY KEY,

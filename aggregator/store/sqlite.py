@@ -29,14 +29,18 @@ from ..models import (
     KnownEntries,
     Match,
     Outcome,
+    PageResult,
+    QueuedPage,
     StoredArticle,
 )
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 from .rows import (
     FEED_COLUMNS,
+    MAX_PAGE_ATTEMPTS,
     content_values,
     feed_state,
     host,
+    pages_to_queue,
     post_names,
     stored_article,
 )
@@ -156,6 +160,7 @@ class SqliteStore:
                         etag = CASE WHEN config_url = excluded.config_url THEN etag END,
                         last_modified = CASE WHEN config_url = excluded.config_url
                                              THEN last_modified END,
+                        url_via = CASE WHEN config_url = excluded.config_url THEN url_via END,
                         body_hash = CASE WHEN config_url = excluded.config_url
                                          THEN body_hash END,
                         config_url = excluded.config_url,
@@ -182,11 +187,12 @@ class SqliteStore:
             rows = await self._db.execute_fetchall(
                 f"""
                 SELECT {_FEED_COLUMNS},
-                       (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)
+                       (SELECT count(*) FROM articles a WHERE a.feed_id = f.id),
+                       (SELECT count(*) FROM page_queue q WHERE q.feed_id = f.id)
                 FROM feeds f ORDER BY f.name
                 """
             )
-        return [feed_state(r, from_text, article_count=r[-1]) for r in rows]
+        return [feed_state(r, from_text, article_count=r[-2], pages_waiting=r[-1]) for r in rows]
 
     # -- one feed's results -------------------------------------------------------------
 
@@ -195,6 +201,7 @@ class SqliteStore:
             decisions = decide(articles, await self._known(update.feed_id, articles))
             counts = Counter(d.outcome for d in decisions)
             await self._write_decisions(update, decisions)
+            await self._queue_pages(update, decisions)
             await self._update_feed(update)
             await self._db.execute(
                 "INSERT INTO fetch_log (feed_id, at, status, http_status, error, new, updated,"
@@ -223,7 +230,8 @@ class SqliteStore:
             rows = await self._db.execute_fetchall(
                 f"""
                 SELECT e.entry_key, e.article_id, coalesce(f.name, ''),
-                       coalesce(a.content_hash, ''), a.canonical_url, coalesce(a.fingerprint, '')
+                       coalesce(a.content_hash, ''), a.canonical_url, coalesce(a.fingerprint, ''),
+                   coalesce(a.title, '')
                 FROM entries e
                 LEFT JOIN articles a ON a.id = e.article_id
                 LEFT JOIN feeds f ON f.id = a.feed_id
@@ -232,7 +240,7 @@ class SqliteStore:
                 (feed_id, *chunk),
             )
             for r in rows:
-                by_key[r[0]] = Match(r[1], r[2], r[3], r[4], r[5])
+                by_key[r[0]] = Match(r[1], r[2], r[3], r[4], r[5], r[6])
         unknown = [a for a in articles if a.entry_key not in by_key]
         urls = {a.canonical_url for a in unknown if a.canonical_url}
         fingerprints = {a.fingerprint for a in unknown if a.fingerprint}
@@ -247,7 +255,8 @@ class SqliteStore:
         for chunk in _chunks(sorted(values)):
             rows = await self._db.execute_fetchall(
                 f"""
-                SELECT a.{column}, a.id, f.name, a.content_hash, a.canonical_url, a.fingerprint
+                SELECT a.{column}, a.id, f.name, a.content_hash, a.canonical_url, a.fingerprint,
+                       a.title
                 FROM articles a JOIN feeds f ON f.id = a.feed_id
                 WHERE a.{column} IN ({_marks(chunk)})
                 ORDER BY a.first_seen, a.rowid
@@ -255,7 +264,7 @@ class SqliteStore:
                 chunk,
             )
             for r in rows:
-                found.setdefault(r[0], []).append(Match(r[1], r[2], r[3], r[4], r[5]))
+                found.setdefault(r[0], []).append(Match(r[1], r[2], r[3], r[4], r[5], r[6]))
         return found
 
     async def _write_decisions(self, update: FeedUpdate, decisions: Sequence[Decision]) -> None:
@@ -296,6 +305,45 @@ class SqliteStore:
             + [(update.feed_id, key, article_id, now) for key, article_id in update.skipped],
         )
 
+    async def _queue_pages(self, update: FeedUpdate, decisions: Sequence[Decision]) -> None:
+        await self._many(
+            """
+            INSERT INTO page_queue (article_id, feed_id, url, media_image, attempts, queued_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (article_id) DO UPDATE SET url = excluded.url,
+                media_image = excluded.media_image, attempts = excluded.attempts
+            """,
+            [
+                (article_id, update.feed_id, url, image, attempts, to_text(update.now))
+                for article_id, url, image, attempts in pages_to_queue(update, decisions)
+            ],
+        )
+
+    async def queued_pages(self, feed_id: int, limit: int, before: datetime) -> list[QueuedPage]:
+        async with self._errors("read queued pages"):
+            rows = await self._db.execute_fetchall(
+                "SELECT article_id, url, media_image, attempts FROM page_queue"
+                " WHERE feed_id = ? AND queued_at < ? ORDER BY queued_at, article_id LIMIT ?",
+                (feed_id, to_text(before), limit),
+            )
+        return [QueuedPage(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def finish_pages(self, now: datetime, results: Sequence[PageResult]) -> None:
+        async with self._write_lock, self._errors("store fetched pages"), self._transaction():
+            await self._many(
+                "UPDATE articles SET content = ?, image = coalesce(?, image),"
+                " rendered_hash = NULL, changed_at = ? WHERE id = ?",
+                [(r.content, r.image, to_text(now), r.article_id) for r in results if r.content],
+            )
+            await self._many(
+                "UPDATE page_queue SET attempts = attempts + 1 WHERE article_id = ?",
+                [(r.article_id,) for r in results if r.retry],
+            )
+            await self._many(
+                "DELETE FROM page_queue WHERE article_id = ? AND (NOT ? OR attempts >= ?)",
+                [(r.article_id, r.retry, MAX_PAGE_ATTEMPTS) for r in results],
+            )
+
     async def _post_names(self, articles: Sequence[Article]) -> dict[str, str]:
         """Each new article's post file name. The rare clash (same date, slug and 8-hex id
         prefix as a stored article or one in this batch) gets the whole id instead."""
@@ -312,6 +360,7 @@ class SqliteStore:
             """
             UPDATE feeds SET
                 url = coalesce(:url, url),
+                url_via = CASE WHEN :url IS NULL THEN url_via ELSE :url_via END,
                 etag = CASE WHEN :keep THEN etag ELSE :etag END,
                 last_modified = CASE WHEN :keep THEN last_modified ELSE :last_modified END,
                 body_hash = CASE WHEN :keep THEN body_hash ELSE :body_hash END,
@@ -330,6 +379,7 @@ class SqliteStore:
             """,
             {
                 "url": u.url,
+                "url_via": u.url_via,
                 "keep": u.keep_validators,
                 "etag": u.etag,
                 "last_modified": u.last_modified,
@@ -453,7 +503,7 @@ class SqliteStore:
                 f"DELETE FROM entries WHERE article_id IN ({owned}) OR feed_id = ?",
                 (feed_id, feed_id),
             )
-            for table in ("articles", "fetch_log"):
+            for table in ("page_queue", "articles", "fetch_log"):
                 await self._db.execute(f"DELETE FROM {table} WHERE feed_id = ?", (feed_id,))
             await self._db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
 
@@ -470,6 +520,9 @@ class SqliteStore:
         """Delete articles but keep their entry keys (tombstones): an entry still in its feed
         never comes back as new."""
         async with self._write_lock, self._errors("delete articles"), self._transaction():
+            await self._many(
+                "DELETE FROM page_queue WHERE article_id = ?", [(i,) for i in article_ids]
+            )
             await self._many("DELETE FROM articles WHERE id = ?", [(i,) for i in article_ids])
 
     async def maintain(self, keep_log_days: int = 30, now: datetime | None = None) -> None:

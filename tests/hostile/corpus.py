@@ -349,7 +349,7 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
     # Not feeds.
     html_page = b"<!doctype html><html><head><title>Hi</title></head><body><p>x</p></body></html>"
     add(
-        Hostile("html-page", "/page.html", "failed", "HTML page without a readable feed"),
+        Hostile("html-page", "/page.html", "failed", "HTML page that declares no feed"),
         doc(html_page, "text/html"),
     )
     add(Hostile("binary-garbage", "/garbage", "failed", "not a feed"), doc(garbage))
