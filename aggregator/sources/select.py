@@ -77,7 +77,7 @@ def parse_select(kind: str, table: dict[str, Any]) -> SourceSelect:
             raise SelectError(key, f"an unknown key; known: {', '.join(KEYS)}")
     if "items" not in table:
         raise SelectError("items", "required: a CSS selector or dotted path of the items")
-    values = {key: _one_line(key, table[key]) for key in (*_FIELD_KEYS, *_OPTION_KEYS, "items")}
+    values = {key: _one_line(key, table.get(key)) for key in (*_FIELD_KEYS, *_OPTION_KEYS, "items")}
     if values["script"] is not None:
         if kind != "html":
             raise SelectError("script", 'only for source = "html" (a JSON API is data already)')
