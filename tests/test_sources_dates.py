@@ -87,9 +87,7 @@ def test_yesterday_is_the_zones_yesterday() -> None:
 
 
 def test_date_format_first_then_the_usual_forms() -> None:
-    assert parse_item_date("26/05/2021", NOW, UTC, "%d/%m/%Y") == datetime(
-        2021, 5, 26, tzinfo=UTC
-    )
+    assert parse_item_date("26/05/2021", NOW, UTC, "%d/%m/%Y") == datetime(2021, 5, 26, tzinfo=UTC)
     assert parse_item_date("3小时前", NOW, UTC, "%d/%m/%Y") == NOW - timedelta(hours=3)
     assert parse_item_date("2021-05-26T09:00:00+08:00", NOW, UTC, "%m月%d日") == datetime(
         2021, 5, 26, 1, tzinfo=UTC

@@ -104,9 +104,7 @@ def test_script_and_json_use_paths_and_default_to_utc() -> None:
         ("feed", {"items": "a"}, "source", '"html" or "json"'),
     ],
 )
-def test_bad_tables_name_the_key(
-    kind: str, table: dict[str, Any], key: str, expected: str
-) -> None:
+def test_bad_tables_name_the_key(kind: str, table: dict[str, Any], key: str, expected: str) -> None:
     with pytest.raises(SelectError) as caught:
         parse_select(kind, table)
     assert caught.value.key == key
