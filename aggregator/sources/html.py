@@ -13,10 +13,10 @@ from datetime import datetime
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ..errors import ParseError
-from ..extract.html import absolute_url, document_base
+from ..extract.html import document_base
 from ..extract.page import decode_html
 from ..extract.shape import too_complex
-from ..text import clean_line, clean_text
+from ..text import clean_text
 from .autodetect import detect_items
 from .embedded import embedded_data
 from .items import (
@@ -28,6 +28,8 @@ from .items import (
     data_text,
     data_values,
     escape_text,
+    next_url,
+    page_title,
 )
 from .paths import evaluate, parse_path
 from .select import SourceSelect, split_selector
@@ -52,17 +54,6 @@ def read_html_source(
     if tree is None:
         raise ParseError(url, "the page nests too deeply to be parsed")
     return _from_css(tree, url, select, now)
-
-
-def page_title(tree: LexborHTMLParser | None) -> str:
-    node = tree.css_first("title") if tree is not None else None
-    return clean_line(node.text()) if node is not None else ""
-
-
-def next_url(raw: str | None, base: str, url: str) -> str | None:
-    """The next page's absolute http(s) URL; None for the page itself (a loop) or junk."""
-    found = absolute_url(raw, base) if raw else None
-    return found if found and found != url else None
 
 
 def _from_script(

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from selectolax.lexbor import LexborHTMLParser
+
 from ..errors import ParseError
 from ..extract.html import absolute_url
 from ..models import ParsedEntry, ParsedFeed
+from ..text import clean_line
 from .dates import parse_item_date
 from .paths import evaluate, parse_path
 from .select import SourceSelect
@@ -31,6 +34,7 @@ class SourcePage:
     feed: ParsedFeed
     skipped: int  # items with neither a title nor a link
     next_page: str | None  # the next page's absolute http(s) URL, when `next_page` found one
+    detected: str | None = None  # without [feeds.select]: where autodetect found the items
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,17 @@ def _missing(select: SourceSelect, found: set[str], total: int) -> list[str]:
         for name in _FIELDS
         if getattr(select, name) is not None and name not in found
     ]
+
+
+def page_title(tree: LexborHTMLParser | None) -> str:
+    node = tree.css_first("title") if tree is not None else None
+    return clean_line(node.text()) if node is not None else ""
+
+
+def next_url(raw: str | None, base: str, url: str) -> str | None:
+    """The next page's absolute http(s) URL; None for the page itself (a loop) or junk."""
+    found = absolute_url(raw, base) if raw else None
+    return found if found and found != url else None
 
 
 # -- values from data (JSON APIs, embedded page data) ---------------------------------------

@@ -21,8 +21,15 @@ from typing import Any
 
 from ..errors import ParseError
 from .embedded import MAX_NESTING, parse_literal
-from .html import next_url
-from .items import MAX_ITEMS, SourcePage, build_page, data_items, data_text, data_values
+from .items import (
+    MAX_ITEMS,
+    SourcePage,
+    build_page,
+    data_items,
+    data_text,
+    data_values,
+    next_url,
+)
 from .paths import evaluate, parse_path
 from .select import SourceSelect
 
