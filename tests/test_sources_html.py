@@ -314,7 +314,7 @@ def test_undated_items_have_no_date_and_unreadable_dates_are_said() -> None:
     html = '<p class=i><a href="/a">A</a><time>someday</time></p><p class=i><a href="/b">B</a></p>'
     page = read_text(html, {"items": "p.i", "date": "time"})
     assert [e.published for e in page.feed.entries] == [None, None]
-    assert page.feed.warning == "`date`: 1 dates not understood (date_format?)"
+    assert page.feed.warning == "`date` (time): 1 of 2 dates not understood (date_format?)"
 
 
 def test_time_element_prefers_its_datetime_attribute() -> None:

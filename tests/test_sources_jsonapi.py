@@ -121,3 +121,11 @@ def test_a_bom_and_invalid_bytes_do_not_fail_the_document() -> None:
     body = b'\xef\xbb\xbf{"items": [{"title": "caf\xe9 \xc3\xa9"}]}'
     (entry,) = read(body, {"items": "items", "title": "title"}).feed.entries
     assert entry.title == "caf\ufffd é"
+
+
+def test_a_page_number_is_not_a_next_page() -> None:
+    doc = {"items": [{"title": "T", "url": "/t"}], "meta": {"next": 2, "next_url": "?page=2"}}
+    table = {"items": "items", "title": "title", "link": "url"}
+    assert read(json.dumps(doc), {**table, "next_page": "meta.next"}).next_page is None
+    page = read(json.dumps(doc), {**table, "next_page": "meta.next_url"})
+    assert page.next_page == URL + "?page=2"

@@ -25,13 +25,12 @@ from .items import (
     SourcePage,
     build_page,
     data_items,
-    data_text,
+    data_next_page,
     data_values,
     escape_text,
     next_url,
     page_title,
 )
-from .paths import evaluate, parse_path
 from .select import SourceSelect, split_selector
 
 # When a selector names an element without @attribute, these attributes come before its text.
@@ -63,7 +62,7 @@ def _from_script(
     base = document_base(tree, url) if tree is not None else url
     data = embedded_data(html, select.script, url, tree)
     items = data_items(data, select, url)
-    raw_next = data_text(evaluate(parse_path(select.next_page), data)) if select.next_page else None
+    raw_next = data_next_page(data, select)
     return build_page(
         (data_values(item, select) for item in items[:MAX_ITEMS]),
         select,

@@ -85,7 +85,10 @@ def build_page(
         )
     warnings = _missing(select, found, total)
     if undated:
-        warnings.append(f"`date`: {undated} dates not understood (date_format?)")
+        warnings.append(
+            f"`date` ({select.date}): {undated} of {len(entries)} dates not understood "
+            "(date_format?)"
+        )
     if total > MAX_ITEMS:
         warnings.append(f"{total} items: only the first {MAX_ITEMS} were read")
     feed = ParsedFeed(
@@ -167,6 +170,14 @@ def data_values(item: Any, select: SourceSelect) -> ItemValues:
         id=data_text(at("id")),
         tags=_tags(at("tags")),
     )
+
+
+def data_next_page(data: Any, select: SourceSelect) -> str | None:
+    """The URL `next_page` points at in ``data``: a string (a page number is no address)."""
+    if select.next_page is None:
+        return None
+    found = evaluate(parse_path(select.next_page), data)
+    return found.strip() or None if isinstance(found, str) else None
 
 
 def data_text(value: Any, separator: str = ", ") -> str | None:

@@ -26,11 +26,10 @@ from .items import (
     SourcePage,
     build_page,
     data_items,
-    data_text,
+    data_next_page,
     data_values,
     next_url,
 )
-from .paths import evaluate, parse_path
 from .select import SourceSelect
 
 
@@ -41,7 +40,7 @@ def read_json_source(
     ParseError for a document that is not JSON or whose `items` path finds nothing."""
     data = _load(body, url)
     items = data_items(data, select, url)
-    raw_next = data_text(evaluate(parse_path(select.next_page), data)) if select.next_page else None
+    raw_next = data_next_page(data, select)
     return build_page(
         (data_values(item, select) for item in items[:MAX_ITEMS]),
         select,

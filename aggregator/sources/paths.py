@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 # One step is a key, an index, or None for [*].
@@ -27,6 +28,7 @@ class Path:
         return None in self.steps
 
 
+@lru_cache(maxsize=512)  # readers look each key's path up once per item
 def parse_path(text: str) -> Path:
     """A dotted path, or ValueError saying what is wrong with it."""
     stripped = text.strip()
