@@ -53,6 +53,13 @@ def test_json_parse_string_decodes_javascript_escapes() -> None:
     assert embedded_data(page(script), "window.S", URL) == {"k": "Aé 😀"}
 
 
+@pytest.mark.parametrize(
+    "script", ["window.__NUXT__ = {a: 1}", "var __NUXT__ = {a: 1}", "__NUXT__={a: 1}"]
+)
+def test_a_bare_name_is_a_global(script: str) -> None:
+    assert embedded_data(page(script), "__NUXT__", URL) == {"a": 1}
+
+
 def test_other_names_do_not_match() -> None:
     script = 'window.XY = {"a": 1}; foo.X = {"b": 2}; window.X = {"c": 3};'
     assert embedded_data(page(script), "window.X", URL) == {"c": 3}

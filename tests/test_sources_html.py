@@ -256,6 +256,13 @@ def test_items_that_are_links_themselves() -> None:
     ]
 
 
+def test_an_item_whose_only_link_runs_script_is_skipped() -> None:
+    html = '<p class=i><a href="javascript:go()"></a></p><p class=i><a href="/b">B</a></p>'
+    page = read_text(html, {"items": "p.i", "title": "a", "link": "a@href"})
+    assert [e.link for e in page.feed.entries] == ["https://site.example/b"]
+    assert page.skipped == 1
+
+
 @pytest.mark.parametrize(
     "href",
     ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,<script>x</script>",

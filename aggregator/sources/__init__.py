@@ -11,7 +11,8 @@ that answered and ``now``. Imports only models, errors, text and extract/ (selec
     items.py      field values -> ParsedEntry; SourcePage
     html.py       read_html_source: CSS selectors, or `script` data
     jsonapi.py    read_json_source: dotted paths
-    autodetect.py a list page without selectors: JSON-LD, page state, repeated link blocks
+    autodetect.py a list page without selectors: JSON-LD, page state, else blocks.py
+    blocks.py     a list page's repeated blocks of headline links
 """
 
 from .dates import parse_item_date

@@ -108,6 +108,8 @@ def parse_literal(text: str, start: int, url: str, what: str) -> Any:
 
 def _assignment(target: str) -> re.Pattern[str]:
     parts = target.split(".")
+    if len(parts) == 1:
+        parts = ["window", *parts]  # a bare name: a global, however the page assigns it
     if parts[0] in _GLOBALS and len(parts) == 2:
         name = re.escape(parts[1])
         scope = "|".join(_GLOBALS)
@@ -117,8 +119,6 @@ def _assignment(target: str) -> re.Pattern[str]:
         )
     else:
         left = r"\s*\.\s*".join(map(re.escape, parts))
-        if len(parts) == 1:
-            left = rf"(?:(?:var|let|const)\s+)?{left}"
     # Not `a.X =`, `X ==` or `X => ...`.
     return re.compile(rf"(?<![\w$.])(?:{left})\s*=(?![=>])\s*")
 

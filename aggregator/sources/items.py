@@ -68,13 +68,14 @@ def build_page(
     title or a link: the page no longer fits the selectors."""
     entries: list[ParsedEntry] = []
     found: set[str] = set()
-    skipped = undated = 0
+    read = skipped = undated = 0
     for item in values:
+        read += 1
         found.update(name for name in _FIELDS if getattr(item, name))
-        if not item.title and not item.link:
+        entry = _entry(item, select, base, now)
+        if not entry.title and not entry.link:  # a javascript: link is no link
             skipped += 1
             continue
-        entry = _entry(item, select, base, now)
         undated += item.date not in (None, "") and entry.published is None
         entries.append(entry)
     if not entries:
@@ -83,7 +84,7 @@ def build_page(
             f"{total} items for `items` ({select.items}) but none has a title or a link "
             f"(`title` {select.title or '-'}, `link` {select.link or '-'})",
         )
-    warnings = _missing(select, found, total)
+    warnings = _missing(select, found, read)
     if undated:
         warnings.append(
             f"`date` ({select.date}): {undated} of {len(entries)} dates not understood "
@@ -114,10 +115,10 @@ def _entry(item: ItemValues, select: SourceSelect, base: str, now: datetime) -> 
     )
 
 
-def _missing(select: SourceSelect, found: set[str], total: int) -> list[str]:
+def _missing(select: SourceSelect, found: set[str], read: int) -> list[str]:
     """A configured key that matched in no item: the markup changed, or the selector is off."""
     return [
-        f"`{name}` ({getattr(select, name)}) matched in none of {total} items"
+        f"`{name}` ({getattr(select, name)}) matched in none of {read} items"
         for name in _FIELDS
         if getattr(select, name) is not None and name not in found
     ]
