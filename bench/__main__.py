@@ -68,8 +68,9 @@ def aggregator_config(folder: Path, urls: list[str]) -> Path:
     return config
 
 
-def run_aggregator(work: Path, urls: list[str], server: CorpusServer, label: str,
-                   n_articles: int) -> list[Row]:
+def run_aggregator(
+    work: Path, urls: list[str], server: CorpusServer, label: str, n_articles: int
+) -> list[Row]:
     folder = work / f"aggregator-{label}"
     folder.mkdir()
     config = aggregator_config(folder, urls)
@@ -82,20 +83,28 @@ def run_aggregator(work: Path, urls: list[str], server: CorpusServer, label: str
     return rows
 
 
-def run_reader(work: Path, urls: list[str], server: CorpusServer, workers: int,
-               n_articles: int) -> list[Row]:
+def run_reader(
+    work: Path, urls: list[str], server: CorpusServer, workers: int, n_articles: int
+) -> list[Row]:
     folder = work / f"reader-{workers}"
     folder.mkdir()
     urls_file = folder / "urls.txt"
     urls_file.write_text("\n".join(urls), encoding="utf-8")
-    cmd = [sys.executable, "-m", "bench.systems.reader_update", str(folder / "db.sqlite"),
-           str(urls_file), str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.systems.reader_update",
+        str(folder / "db.sqlite"),
+        str(urls_file),
+        str(workers),
+    ]
     rows = []
     for run, gen in (("pass 1", 1), ("pass 2", 1), ("pass 3", 2)):
         server.serve(gen)
         m = measure(cmd, cwd=ROOT)
-        rows.append(Row(f"reader (workers={workers})", run, len(urls),
-                        new_articles(run, n_articles), m))
+        rows.append(
+            Row(f"reader (workers={workers})", run, len(urls), new_articles(run, n_articles), m)
+        )
     return rows
 
 
@@ -109,8 +118,17 @@ def best_reader_workers(work: Path, urls: list[str], server: CorpusServer) -> in
         urls_file = folder / "urls.txt"
         urls_file.write_text("\n".join(sample), encoding="utf-8")
         server.serve(1)
-        m = measure([sys.executable, "-m", "bench.systems.reader_update",
-                     str(folder / "db.sqlite"), str(urls_file), str(workers)], cwd=ROOT)
+        m = measure(
+            [
+                sys.executable,
+                "-m",
+                "bench.systems.reader_update",
+                str(folder / "db.sqlite"),
+                str(urls_file),
+                str(workers),
+            ],
+            cwd=ROOT,
+        )
         if m.wall < best_wall:
             best, best_wall = workers, m.wall
     return best
@@ -120,14 +138,18 @@ def floors(corpus: Path, urls: list[str], server: CorpusServer, n_articles: int)
     rows = []
     for gen in (1, 2):
         server.serve(gen)
-        m = measure([sys.executable, "-m", "bench.systems.floor_feedparser",
-                     str(corpus / f"gen{gen}")], cwd=ROOT)
+        m = measure(
+            [sys.executable, "-m", "bench.systems.floor_feedparser", str(corpus / f"gen{gen}")],
+            cwd=ROOT,
+        )
         rows.append(Row("floor: feedparser, 2 processes", f"gen {gen}", len(urls), n_articles, m))
     urls_file = corpus / "urls.txt"
     urls_file.write_text("\n".join(urls), encoding="utf-8")
     server.serve(1)
-    m = measure([sys.executable, "-m", "bench.systems.floor_httpx", str(urls_file),
-                 str(CONCURRENCY)], cwd=ROOT)
+    m = measure(
+        [sys.executable, "-m", "bench.systems.floor_httpx", str(urls_file), str(CONCURRENCY)],
+        cwd=ROOT,
+    )
     rows.append(Row("floor: httpx fetch only", "gen 1", len(urls), 0, m))
     return rows
 
@@ -148,10 +170,17 @@ def scaling(work: Path, sizes: list[int]) -> list[Row]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--feeds", type=int, default=2000)
-    parser.add_argument("--scaling", default="500,2000,8000",
-                        help="comma-separated N for the scaling run ('' to skip)")
-    parser.add_argument("--reader-workers", type=int, default=0,
-                        help="reader's worker count (0: pick the best on a sample)")
+    parser.add_argument(
+        "--scaling",
+        default="500,2000,8000",
+        help="comma-separated N for the scaling run ('' to skip)",
+    )
+    parser.add_argument(
+        "--reader-workers",
+        type=int,
+        default=0,
+        help="reader's worker count (0: pick the best on a sample)",
+    )
     parser.add_argument("--out", type=Path, default=DOCS)
     args = parser.parse_args()
 
@@ -179,16 +208,24 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     write_report(args.out, rows, scale_rows, info, server_name, workers, environment())
     (args.out / "benchmarks.json").write_text(
-        json.dumps({"rows": [asdict(r) for r in rows + scale_rows], "corpus": info},
-                   default=str, indent=1), encoding="utf-8")
+        json.dumps(
+            {"rows": [asdict(r) for r in rows + scale_rows], "corpus": info}, default=str, indent=1
+        ),
+        encoding="utf-8",
+    )
     print(f"wrote {args.out / 'benchmarks.md'}", file=sys.stderr)
 
 
 def environment() -> str:
-    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip() \
-        if shutil.which("nginx") else "nginx missing"
-    return (f"{platform.python_implementation()} {platform.python_version()}, "
-            f"{os.cpu_count()} cores, {platform.machine()}, {nginx}")
+    nginx = (
+        subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+        if shutil.which("nginx")
+        else "nginx missing"
+    )
+    return (
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} cores, {platform.machine()}, {nginx}"
+    )
 
 
 if __name__ == "__main__":

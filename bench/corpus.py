@@ -18,8 +18,25 @@ from xml.sax.saxutils import escape
 ITEMS = 20
 FORMATS = ("rss", "atom", "rdf")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-_EN = ("data", "city", "river", "market", "policy", "science", "school", "energy", "open",
-       "report", "growth", "network", "people", "travel", "culture", "health", "quantum")
+_EN = (
+    "data",
+    "city",
+    "river",
+    "market",
+    "policy",
+    "science",
+    "school",
+    "energy",
+    "open",
+    "report",
+    "growth",
+    "network",
+    "people",
+    "travel",
+    "culture",
+    "health",
+    "quantum",
+)
 _ZH = "大数据贵州实验田创新驱动发展政策制度产业模式应用场景经济社会城市服务平台企业人才科技"
 
 
@@ -50,19 +67,28 @@ def story(seed: int, feed: int, n: int) -> Story:
             text += f' <img src="/img/{feed}/{n}-{len(paragraphs)}.jpg" alt="figure">'
         paragraphs.append(f"<p>{text}</p>")
     published = EPOCH + timedelta(minutes=37 * n + feed)
-    return Story(f"{feed}-{n}", title, "".join(paragraphs),
-                 f"https://news{feed % 50}.example.com/a/{feed}/{n}.html", published)
+    return Story(
+        f"{feed}-{n}",
+        title,
+        "".join(paragraphs),
+        f"https://news{feed % 50}.example.com/a/{feed}/{n}.html",
+        published,
+    )
 
 
-def feed_stories(seed: int, feed: int, count: int,
-                 borrowed: list[tuple[int, int]]) -> list[Story]:
+def feed_stories(seed: int, feed: int, count: int, borrowed: list[tuple[int, int]]) -> list[Story]:
     """Stories 0..count-1 of one feed; a few slots carry another feed's story (syndication)."""
     stories = [story(seed, feed, n) for n in range(count)]
     for i, (other, n) in enumerate(borrowed):
         original = story(seed, other, n)
         slot = (i * 7 + 3) % len(stories)
-        stories[slot] = Story(f"syn-{other}-{n}", original.title, original.body, original.link,
-                              stories[slot].published)
+        stories[slot] = Story(
+            f"syn-{other}-{n}",
+            original.title,
+            original.body,
+            original.link,
+            stories[slot].published,
+        )
     return stories
 
 
@@ -76,30 +102,36 @@ def render(fmt: str, feed: int, stories: list[Story], base: str) -> str:
             f"<description>{escape(s.body)}</description></item>"
             for s in items
         )
-        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-                f"<title>Feed {feed}</title><link>{base}</link><description>bench</description>"
-                f"{body}</channel></rss>")
+        return (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Feed {feed}</title><link>{base}</link><description>bench</description>"
+            f"{body}</channel></rss>"
+        )
     if fmt == "atom":
         body = "".join(
-            f"<entry><title>{escape(s.title)}</title><link href=\"{s.link}\"/>"
+            f'<entry><title>{escape(s.title)}</title><link href="{s.link}"/>'
             f"<id>urn:feed{feed}:{s.key}</id><updated>{s.published.isoformat()}</updated>"
             f'<content type="html">{escape(s.body)}</content></entry>'
             for s in items
         )
-        return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"'
-                f' xml:base="{base}"><title>Feed {feed}</title><id>urn:feed{feed}</id>'
-                f"<updated>{items[0].published.isoformat()}</updated>{body}</feed>")
+        return (
+            f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"'
+            f' xml:base="{base}"><title>Feed {feed}</title><id>urn:feed{feed}</id>'
+            f"<updated>{items[0].published.isoformat()}</updated>{body}</feed>"
+        )
     body = "".join(
         f'<item rdf:about="{s.link}"><title>{escape(s.title)}</title><link>{s.link}</link>'
         f"<dc:date>{s.published.isoformat()}</dc:date>"
         f"<description>{escape(s.body)}</description></item>"
         for s in items
     )
-    return ('<?xml version="1.0" encoding="utf-8"?><rdf:RDF '
-            'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
-            'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
-            f'<channel rdf:about="{base}"><title>Feed {feed}</title><link>{base}</link>'
-            f"<description>bench</description></channel>{body}</rdf:RDF>")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f'<channel rdf:about="{base}"><title>Feed {feed}</title><link>{base}</link>'
+        f"<description>bench</description></channel>{body}</rdf:RDF>"
+    )
 
 
 def generate(root: Path, n_feeds: int, seed: int = 7) -> dict[str, int]:
@@ -120,7 +152,7 @@ def generate(root: Path, n_feeds: int, seed: int = 7) -> dict[str, int]:
         folder.mkdir(parents=True, exist_ok=True)
         for feed in range(n_feeds):
             count = ITEMS + (3 if gen == 2 and feed in changed else 0)
-            stories = feed_stories(seed, feed, count, borrowed.get(feed, [])[:ITEMS // 2])
+            stories = feed_stories(seed, feed, count, borrowed.get(feed, [])[: ITEMS // 2])
             base = f"https://news{feed % 50}.example.com/"
             text = render(FORMATS[feed % 3], feed, stories, base)
             path = folder / f"feed-{feed}.xml"
@@ -130,5 +162,9 @@ def generate(root: Path, n_feeds: int, seed: int = 7) -> dict[str, int]:
                 # Byte-identical feeds keep their mtime, so the server's ETag stays the same.
                 st = first.stat()
                 os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    return {"feeds": n_feeds, "articles": n_feeds * ITEMS, "syndicated": syndicated,
-            "changed_in_gen2": len(changed)}
+    return {
+        "feeds": n_feeds,
+        "articles": n_feeds * ITEMS,
+        "syndicated": syndicated,
+        "changed_in_gen2": len(changed),
+    }

@@ -1,0 +1,36 @@
+"""Pure readers that turn a list page or a JSON API response into a ParsedFeed.
+
+For feeds with ``source = "html"`` or ``"json"`` (issue 19). Nothing here does I/O: the
+pipeline fetches the page (and the next ones, up to `pages`) and hands over the bytes, the URL
+that answered and ``now``. Imports only models, errors, text and extract/ (selectolax).
+
+    select.py     [feeds.select] -> SourceSelect (validated; SelectError names the key)
+    paths.py      dotted paths into JSON: data.items, links[0], tags[*].name
+    dates.py      the dates list pages show (3小时前, 昨天 10:20, 05月26日) -> UTC
+    embedded.py   JSON / JS object literals embedded in a page, found by a bounded scan
+    items.py      field values -> ParsedEntry; SourcePage
+    html.py       read_html_source: CSS selectors, or `script` data
+    jsonapi.py    read_json_source: dotted paths
+    autodetect.py a list page without selectors: JSON-LD, page state, else blocks.py
+    blocks.py     a list page's repeated blocks of headline links
+"""
+
+from .dates import parse_item_date
+from .embedded import embedded_data
+from .html import read_html_source
+from .items import MAX_ITEMS, SourcePage
+from .jsonapi import read_json_source
+from .select import MAX_PAGES, SelectError, SourceSelect, parse_select
+
+__all__ = [
+    "MAX_ITEMS",
+    "MAX_PAGES",
+    "SelectError",
+    "SourcePage",
+    "SourceSelect",
+    "embedded_data",
+    "parse_item_date",
+    "parse_select",
+    "read_html_source",
+    "read_json_source",
+]
