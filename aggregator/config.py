@@ -76,7 +76,9 @@ class OutputConfig:
     atom_limit: int = 100
     atom_title: str = "aggregator"
     atom_id: str | None = None
+    atom_url: str | None = None  # where the Atom document is served: its rel="self" link
     json_feed_path: Path | None = None
+    json_feed_url: str | None = None  # where the JSON Feed is served: its feed_url
     placeholder_image: str = DEFAULT_PLACEHOLDER
     leading_blank_line: bool = True
     atom_every: float = 60.0
@@ -275,7 +277,9 @@ class _Reader:
             atom_limit=g("atom_limit", _positive_int, 100),
             atom_title=g("atom_title", _string, "aggregator"),
             atom_id=g("atom_id", _string, None),
+            atom_url=g("atom_url", _http_url, None),
             json_feed_path=json_path,
+            json_feed_url=g("json_feed_url", _http_url, None),
             placeholder_image=g("placeholder_image", _string, DEFAULT_PLACEHOLDER),
             leading_blank_line=g("leading_blank_line", _bool, True),
             atom_every=g("atom_every", parse_duration, 60.0),
@@ -440,6 +444,23 @@ def _positive_duration(value: object) -> float:
     if seconds <= 0:
         raise ValueError("a duration above zero")
     return seconds
+
+
+def _http_url(value: object) -> str:
+    """An absolute http(s) URL, as a feed reader would follow it from the document."""
+    text = _one_line(value)
+    try:
+        parts = urlsplit(text)
+        absolute = (
+            parts.scheme.lower() in ("http", "https")
+            and bool(parts.hostname)
+            and (parts.port is None or parts.port > 0)
+        )
+    except ValueError:  # a malformed port or IPv6 literal
+        absolute = False
+    if not absolute or any(c.isspace() for c in text):
+        raise ValueError("an absolute http(s) URL")
+    return text
 
 
 def _host_port(value: object) -> str:

@@ -93,7 +93,7 @@ async def publish_feeds(store: Store, output: OutputConfig) -> bool:
     articles = await store.newest(output.atom_limit)
     changed = await publish_atom(store, output, articles)
     if output.json_feed_path:
-        text = render_json_feed(articles, title=output.atom_title)
+        text = render_json_feed(articles, title=output.atom_title, feed_url=output.json_feed_url)
         changed |= await asyncio.to_thread(write_file, output.json_feed_path, text)
     return changed
 
@@ -104,7 +104,7 @@ async def publish_atom(
     if articles is None:
         articles = await store.newest(output.atom_limit)
     feed_id = output.atom_id or await store.atom_id()
-    text = render_atom(articles, title=output.atom_title, feed_id=feed_id)
+    text = render_atom(articles, title=output.atom_title, feed_id=feed_id, self_url=output.atom_url)
     return await asyncio.to_thread(write_file, output.atom_path, text)
 
 

@@ -3,6 +3,7 @@ xml.etree), after a real fetch of the fixture feeds over 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 FIXTURES = Path(__file__).parent / "fixtures"
 TITLE = "News & Views <digest>"  # escaped in the document, read back intact
 ZAKER_CATEGORIES = ["新媒体", "ZAKER", "source"]
+ATOM_URL = "https://blog.example/atom.xml"
+JSON_FEED_URL = "https://blog.example/feed.json"
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +42,11 @@ def feed_tables(server: LoopbackServer) -> list[dict[str, object]]:
     return [*serve_fixture_feeds(server), zaker]
 
 
-def fetched(root: Path, server: LoopbackServer) -> Workspace:
+def fetched(
+    root: Path, server: LoopbackServer, output: dict[str, object] | None = None
+) -> Workspace:
     ws = Workspace(root)
-    ws.write_config(feed_tables(server), output={"atom_title": TITLE})
+    ws.write_config(feed_tables(server), output={"atom_title": TITLE} | (output or {}))
     run = ws.fetch()
     assert run.returncode == 0, run.stderr
     return ws
@@ -121,3 +126,48 @@ def test_entry_ids_are_stable_across_data_folders(
 
     assert [e.id for e in again.entries] == [e.id for e in parsed.entries]
     assert again.feed.id != parsed.feed.id  # each database keeps its own document id
+
+
+def self_links(atom: Path | str) -> list[str | None]:
+    text = atom.read_text(encoding="utf-8") if isinstance(atom, Path) else atom
+    root = ET.fromstring(text)
+    return [link.get("href") for link in root.findall(f"{ATOM}link[@rel='self']")]
+
+
+def test_without_atom_url_the_document_has_no_self_link(first: Workspace, parsed: Any) -> None:
+    assert self_links(first.atom_path) == []
+    assert parsed.feed.get("links", []) == []
+
+
+def test_atom_url_is_the_documents_self_link_and_json_feed_url_its_feed_url(
+    tmp_path: Path, loopback: LoopbackServer
+) -> None:
+    json_feed = tmp_path / "data" / "feed.json"
+    output = {
+        "atom_url": ATOM_URL,
+        "json_feed_path": str(json_feed),
+        "json_feed_url": JSON_FEED_URL,
+    }
+    ws = fetched(tmp_path, loopback, output)
+
+    assert self_links(ws.atom_path) == [ATOM_URL]
+    doc = feedparser.parse(ws.atom_path.read_bytes())
+    assert not doc.bozo, doc.get("bozo_exception")
+    assert [(link.rel, link.href) for link in doc.feed.links] == [("self", ATOM_URL)]
+    assert json.loads(json_feed.read_text(encoding="utf-8"))["feed_url"] == JSON_FEED_URL
+    # `aggregator atom`, to stdout or to its own file, renders the same document.
+    stdout = ws.run("atom", "-o", "-")
+    assert stdout.returncode == 0, stdout.stderr
+    assert stdout.stdout == ws.atom_path.read_text(encoding="utf-8")
+
+
+def test_a_new_atom_url_rewrites_the_document_on_the_next_pass(
+    tmp_path: Path, loopback: LoopbackServer
+) -> None:
+    ws = fetched(tmp_path, loopback)
+    ws.write_config(feed_tables(loopback), output={"atom_title": TITLE, "atom_url": ATOM_URL})
+
+    run = ws.fetch()
+
+    assert run.returncode == 0, run.stderr
+    assert self_links(ws.atom_path) == [ATOM_URL]

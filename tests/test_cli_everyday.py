@@ -89,7 +89,9 @@ def test_json_logs_are_one_object_per_line(
     records = [json.loads(line) for line in lines]  # every line, the summary included
     assert {"time", "level", "logger", "message"} <= set(records[0])
     assert any("Broken" in r["message"] and r["level"] in ("warning", "error") for r in records)
-    assert "articles:" in records[-1]["message"], "the closing summary"
+    closing = [r["message"] for r in records[-3:]]  # the summary, then where to look
+    assert "articles:" in closing[0], "the closing summary"
+    assert closing[1].startswith("posts: ") and closing[2].startswith("atom: "), closing
 
 
 def test_disable_enable_and_enabled_false(

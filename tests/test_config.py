@@ -24,7 +24,9 @@ atom_path = "site/atom.xml"
 atom_limit = 50
 atom_title = "My aggregator"
 atom_id = "urn:uuid:0b6b3a2c-1111-4d6e-9a6a-1d2e3f405060"
+atom_url = "https://blog.example/atom.xml"
 json_feed_path = "site/feed.json"
+json_feed_url = "http://blog.example:8080/feed.json"
 placeholder_image = "https://img.example/{n}.jpg"
 leading_blank_line = false
 atom_every = "2m"
@@ -116,6 +118,8 @@ def test_every_contract_key_loads(tmp_path: Path) -> None:
     assert (o.atom_limit, o.atom_title) == (50, "My aggregator")
     assert o.atom_id == "urn:uuid:0b6b3a2c-1111-4d6e-9a6a-1d2e3f405060"
     assert o.json_feed_path == base / "site/feed.json"
+    assert o.atom_url == "https://blog.example/atom.xml"
+    assert o.json_feed_url == "http://blog.example:8080/feed.json"
     assert o.placeholder_image == "https://img.example/{n}.jpg"
     assert o.leading_blank_line is False
     assert (o.atom_every, o.on_change_timeout) == (120.0, 300.0)
@@ -161,6 +165,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert c.output.atom_title == "aggregator"
     assert c.output.atom_id is None
     assert c.output.json_feed_path is None
+    assert (c.output.atom_url, c.output.json_feed_url) == (None, None)
     assert c.output.placeholder_image == "https://picsum.photos/400/300?random={n}"
     assert c.output.leading_blank_line is True
     assert c.output.atom_every == 60.0
@@ -385,6 +390,15 @@ MISTAKES = [
     ("[output]\natom_limit = 0\n" + MINIMAL, "output.atom_limit", "positive integer"),
     ("[output]\non_change = 'hexo g'\n" + MINIMAL, "output.on_change", "list of strings"),
     ("[output]\nleading_blank_line = 1\n" + MINIMAL, "output.leading_blank_line", "true or"),
+    ("[output]\natom_url = 'atom.xml'\n" + MINIMAL, "output.atom_url", "absolute http(s) URL"),
+    ("[output]\natom_url = '/atom.xml'\n" + MINIMAL, "output.atom_url", "absolute http(s)"),
+    ("[output]\natom_url = 'ftp://a.example/x'\n" + MINIMAL, "output.atom_url", "http(s) URL"),
+    ("[output]\natom_url = 'https:///atom.xml'\n" + MINIMAL, "output.atom_url", "absolute"),
+    ("[output]\natom_url = 'https://a.example:x/'\n" + MINIMAL, "output.atom_url", "absolute"),
+    ("[output]\natom_url = 'https://[::1/'\n" + MINIMAL, "output.atom_url", "absolute"),
+    ("[output]\natom_url = 'https://a.example/a b'\n" + MINIMAL, "output.atom_url", "absolute"),
+    ("[output]\natom_url = true\n" + MINIMAL, "output.atom_url", "a string"),
+    ("[output]\njson_feed_url = 'feed.json'\n" + MINIMAL, "output.json_feed_url", "http(s) URL"),
     ('[[feeds]]\nurl = "https://a.example/"\n', "feeds[0].name", "missing required key"),
     ('[[feeds]]\nname = "A"\n', "feeds[0].url", "missing required key"),
     ('[[feeds]]\nname = ""\nurl = "https://a/"\n', "feeds[0].name", "non-empty"),

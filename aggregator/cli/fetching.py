@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from ..config import Config, FeedConfig
+from ..config import Config, FeedConfig, OutputConfig
 from ..errors import ConfigError
 from ..logs import report
 from ..models import FeedState, Outcome, PassSummary
@@ -42,6 +44,7 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
         with _Progress(len(feeds), show_progress) as progress:
             summary = await run_pass(config, store, feeds, done)
         _print_summary(summary)
+        _print_outputs(config.output, summary, Path.cwd())
         if args.json:
             json.dump(_fetch_json(summary, outcomes), sys.stdout, ensure_ascii=False, indent=1)
             sys.stdout.write("\n")
@@ -144,6 +147,24 @@ def _print_summary(s: PassSummary) -> None:
         f"{f', {s.filtered} filtered' if s.filtered else ''}; "
         f"{s.seconds:.1f}s"
     )
+
+
+def _print_outputs(output: OutputConfig, s: PassSummary, cwd: Path) -> None:
+    """Where to look, after the summary: a first run should not leave the user searching."""
+    changed = f"{s.new} new" + (f", {s.updated} updated" if s.updated else "")
+    report(f"posts: {shown_path(output.posts_dir, cwd)} ({changed})")
+    report(f"atom: {shown_path(output.atom_path, cwd)}")
+    if output.json_feed_path:
+        report(f"json feed: {shown_path(output.json_feed_path, cwd)}")
+
+
+def shown_path(path: Path, cwd: Path) -> str:
+    """``path`` as the user would type it: relative to ``cwd`` when inside it, else absolute."""
+    absolute = Path(os.path.abspath(path))  # "a/../b" from the config reads as "b"
+    try:
+        return str(absolute.relative_to(cwd))
+    except ValueError:
+        return str(absolute)
 
 
 async def cmd_run(config: Config, args: argparse.Namespace) -> int:

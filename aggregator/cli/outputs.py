@@ -27,6 +27,7 @@ async def cmd_atom(config: Config, args: argparse.Namespace) -> int:
             articles,
             title=config.output.atom_title,
             feed_id=config.output.atom_id or await store.atom_id(),
+            self_url=config.output.atom_url,
         )
         if args.output == "-":
             sys.stdout.write(text)

@@ -26,6 +26,8 @@ from .tools import HEXO_DIR, hexo_modules, node_or_skip
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SEED_PLACEHOLDER = "https://picsum.photos/400/300?random=5863"
 HEXO_TIMEOUT = 120  # seconds: a generate of these posts takes about 3
+ATOM_URL = "https://news.example.org/atom.xml"
+JSON_FEED_URL = "https://news.example.org/feed.json"
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,13 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
         feeds = [*serve_fixture_feeds(server), zaker_feed(server), *serve_hostile_feeds(server)]
         ws.write_config(
             feeds,
-            output={"placeholder_image": SEED_PLACEHOLDER, "json_feed_path": str(json_feed)},
+            output={
+                "placeholder_image": SEED_PLACEHOLDER,
+                "json_feed_path": str(json_feed),
+                # The documents' own addresses: jing and the JSON Feed rules check them too.
+                "atom_url": ATOM_URL,
+                "json_feed_url": JSON_FEED_URL,
+            },
         )
         run = ws.fetch()
     assert run.returncode == 0, run.stderr

@@ -15,7 +15,7 @@ import pytest
 from reader import make_reader
 from selectolax.lexbor import LexborHTMLParser
 
-from .conftest import FIXTURES, Published, Stored, stored_articles
+from .conftest import ATOM_URL, FIXTURES, JSON_FEED_URL, Published, Stored, stored_articles
 from .jsonfeed11 import RFC3339, json_feed_problems
 from .tools import jing_or_skip
 
@@ -48,6 +48,8 @@ def jing(document: Path) -> subprocess.CompletedProcess[str]:
 def test_atom_validates_against_the_rfc_4287_schema(published: Published, tmp_path: Path) -> None:
     valid = jing(published.ws.atom_path)
     assert valid.returncode == 0, valid.stdout + valid.stderr
+    self_link = ET.parse(published.ws.atom_path).getroot().find(f"{ATOM}link[@rel='self']")
+    assert self_link is not None and self_link.get("href") == ATOM_URL  # validated with the rest
     # The validator is not vacuous: the same document without an entry's <id> is refused.
     text = published.ws.atom_path.read_text(encoding="utf-8")
     broken = tmp_path / "no-id.xml"
@@ -113,6 +115,7 @@ def test_json_feed_follows_the_json_feed_1_1_rules(
 ) -> None:
     text = published.json_feed.read_text(encoding="utf-8")
     assert json_feed_problems(text) == []
+    assert json.loads(text)["feed_url"] == JSON_FEED_URL
     items = json.loads(text)["items"]
     assert [i["id"] for i in items] == [e.findtext(f"{ATOM}id") for e in atom.iter(f"{ATOM}entry")]
     for item in items:
