@@ -1,6 +1,6 @@
 """``python -m bench.dedupe.libraries [--shared DIR]``: MinHash libraries on our shingles.
 
-Per article CPU time of the MinHash step alone (80 hash functions, shingles made beforehand),
+Per article CPU time of the MinHash step alone (64 hash functions, shingles made beforehand),
 on the real article texts (Latin 300-3000 words, CJK 500-5000 characters), and the error of
 the estimated Jaccard against the exact one over copy pairs and random pairs of the corpus.
 datasketch is optional (``pip install datasketch``); without it its rows are skipped.
@@ -24,7 +24,7 @@ from .corpus import build
 from .sources import load_originals
 
 ROOT = Path(__file__).resolve().parents[2]
-NUM_PERM = 80
+NUM_PERM = 64  # as similar.signature's whole-text bands
 
 Sketch = Callable[[array], list[int]]  # type: ignore[type-arg]
 
