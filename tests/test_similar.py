@@ -16,6 +16,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
+from conftest import shared_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,7 +34,6 @@ from aggregator.similar import (
     shingles,
     signature,
 )
-from tests.conftest import shared_or_skip
 
 FIXTURES = Path(__file__).parent / "fixtures" / "similar"
 ORIGINALS = {
@@ -236,7 +236,6 @@ def test_compare_is_symmetric(a: str, b: str) -> None:
     assert (ab.a_in_b, ab.b_in_a) == (ba.b_in_a, ba.a_in_b)
 
 
-@pytest.mark.slow
 def test_dev_corpus_merges_copies_and_keeps_every_story() -> None:
     """The full syndication corpus (bench/dedupe) in three arrival orders: no story merged
     into another, and the issue's recall targets per kind of copy, CJK included."""
