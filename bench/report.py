@@ -130,8 +130,8 @@ def _chart(
     fig.savefig(path, dpi=100)
 
 
-# Sections other benchmarks write into the same page (python -m bench.extract's table).
-_KEPT = ("## Article extraction",)
+# Sections other benchmarks write into the same page (bench.extract's, bench.dedupe's).
+_KEPT = ("## Article extraction", "## Near-duplicates")
 
 
 def _kept_sections(page: Path) -> str:

@@ -1,0 +1,244 @@
+"""Pure: near-duplicate texts. MinHash signatures with LSH band keys, and the verification that
+decides whether two texts are one story (wire copy, edited copy, teaser) or look-alikes.
+
+Shingles. Latin-script text (any text with more words than CJK characters): casefolded words,
+punctuation dropped, 4 at a time. Chinese and Japanese (no spaces): 4-grams of characters over
+the text with its spaces removed (digits and Latin letters included, so that a number that
+differs changes the grams around it). Each shingle is one 64-bit integer: four 16-bit word
+codes (CRC-32 of the word, low half), or the four UTF-16 code units themselves; the array
+module reads them at four offsets from one buffer, so no Python object is made per shingle.
+The first ``MAX_CHARS`` characters of a text are used: a story is known by its beginning.
+(Integers are read in the machine's byte order: stored keys assume little-endian machines.)
+
+A text of fewer than ``min_tokens`` tokens (words, plus one per CJK character) gets no
+signature: similarity alone never merges a very short text.
+
+A signature's band keys are signed 64-bit integers, so a store keeps them as rows
+``(key, article_id)`` and finds candidates with an indexed ``WHERE key IN (...)``. LSH only
+proposes candidates; ``copy_kind`` on the actual texts decides. Bands x rows, and the chance
+that a pair of Jaccard similarity s shares at least one band, 1 - (1 - s^r)^b:
+
+- whole text, 16 x 4 (64 MinHash values): s = 0.5: 0.64, 0.6: 0.89, 0.7: 0.988, 0.8: 0.9998;
+  s = 0.3: 0.12, s = 0.1 (unrelated texts of one source): 0.0016. 16 x 5 missed edited copies
+  of short texts (Jaccard 0.5-0.7, recall 92.9 % against 95.8 %).
+- lead (the first ``LEAD_SHINGLES`` shingles, ``LEAD_CJK`` grams), 8 x 4: a teaser (the first
+  paragraphs) and its full story share a lead though their whole texts differ.
+  s = 0.6: 0.67, 0.7: 0.89, 0.8: 0.985, 0.9: 0.9998.
+
+24 keys per text. The figures behind the choices: docs/benchmarks.md, "Near-duplicates".
+"""
+
+from __future__ import annotations
+
+import enum
+import string
+import zlib
+from array import array
+from dataclasses import dataclass
+
+from rensa import RMinHash
+
+# Stored keys depend on everything here (tokens, shingles, rensa's hashing, bands): bump this
+# when any of it changes, and rebuild the stored keys (old ones would no longer meet new ones).
+SIGNATURE_VERSION = 1
+
+SHINGLE = 4  # words, or CJK characters, per shingle: four 16-bit units make one 64-bit int
+LEAD_SHINGLES = 32  # about the first 35 words
+LEAD_CJK = 64  # about the first 67 characters
+MAX_CHARS = 10_000
+WHOLE_BANDS, WHOLE_ROWS = 16, 4
+LEAD_BANDS, LEAD_ROWS = 8, 4
+_SEED = 0x5EED
+_LEAD_SEED = 0x1EAD
+
+# The common non-ASCII punctuation of Latin-script text (quotes, dashes, ellipsis, spaces).
+_UNICODE_PUNCT = "’‘“”—–…«»„‚‹›·•¡¿\u00a0\u2009\u202f"
+_ASCII_PUNCT = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
+# UTF-8 lead bytes of U+3000-U+9FFF (CJK punctuation, kana, ideographs): one per character.
+_NOT_CJK_LEAD = bytes(b for b in range(256) if not 0xE3 <= b <= 0xE9)
+_NOT_ASCII = bytes(range(0x80, 0x100))
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When two texts are one story. ``jaccard``: shingle-set similarity of a copy (wire copy,
+    edited copy); ``containment``: share of the shorter text's shingles found in the longer
+    one (a teaser); ``min_tokens``: shorter texts are never merged by similarity."""
+
+    jaccard: float = 0.6
+    containment: float = 0.8
+    min_tokens: int = 40
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """LSH band keys of one text: ``keys`` for the whole text, ``lead_keys`` for its lead.
+    Signed 64-bit integers, distinct per band (a lead key never meets a whole-text one)."""
+
+    keys: tuple[int, ...]
+    lead_keys: tuple[int, ...]
+    tokens: int
+
+    @property
+    def all_keys(self) -> tuple[int, ...]:
+        return self.keys + self.lead_keys
+
+
+@dataclass(frozen=True, slots=True)
+class Shingles:
+    """A text's shingle set and token count: what ``compare`` works on. Make it once with
+    ``shingles(text)`` to compare one text with several."""
+
+    set: frozenset[int]
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Similarity:
+    """Exact figures for two texts a and b, from their shingle sets."""
+
+    jaccard: float
+    a_in_b: float  # share of a's shingles that b has
+    b_in_a: float
+    a_tokens: int
+    b_tokens: int
+
+
+class Copy(enum.Enum):
+    """How an incoming text is the same story as a stored one."""
+
+    EQUIVALENT = "equivalent"  # a wire or edited copy: the stored text stays
+    TEASER = "teaser"  # the incoming text is mostly contained in the (longer) stored one
+    FULLER = "fuller"  # the (shorter) stored text is mostly contained in the incoming one
+
+
+@dataclass(frozen=True, slots=True)
+class _Shingled:
+    whole: array[int]  # 64-bit shingles, unordered
+    lead: array[int]
+    tokens: int
+
+
+def signature(text: str, min_tokens: int = DEFAULT_THRESHOLDS.min_tokens) -> Signature | None:
+    """The band keys of a text, or None when it has fewer than ``min_tokens`` tokens."""
+    shingled = _shingle(text)
+    if shingled.tokens < min_tokens or not shingled.whole:
+        return None
+    return Signature(
+        keys=_band_keys(_digest(shingled.whole, WHOLE_BANDS * WHOLE_ROWS, _SEED), WHOLE_ROWS, 0),
+        lead_keys=_band_keys(
+            _digest(shingled.lead, LEAD_BANDS * LEAD_ROWS, _LEAD_SEED), LEAD_ROWS, WHOLE_BANDS
+        ),
+        tokens=shingled.tokens,
+    )
+
+
+def shingles(text: str) -> Shingles:
+    shingled = _shingle(text)
+    return Shingles(frozenset(shingled.whole), shingled.tokens)
+
+
+def compare(a: str | Shingles, b: str | Shingles) -> Similarity:
+    """Jaccard and containment of two texts' shingle sets."""
+    sa = shingles(a) if isinstance(a, str) else a
+    sb = shingles(b) if isinstance(b, str) else b
+    common = len(sa.set & sb.set)
+    union = len(sa.set) + len(sb.set) - common
+    return Similarity(
+        jaccard=common / union if union else 0.0,
+        a_in_b=common / len(sa.set) if sa.set else 0.0,
+        b_in_a=common / len(sb.set) if sb.set else 0.0,
+        a_tokens=sa.tokens,
+        b_tokens=sb.tokens,
+    )
+
+
+def copy_kind(
+    incoming: str | Shingles, stored: str | Shingles, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> Copy | None:
+    """How ``incoming`` is a copy of ``stored``, or None when they are distinct stories."""
+    return judge(compare(incoming, stored), thresholds)
+
+
+def same_story(
+    incoming: str | Shingles, stored: str | Shingles, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> bool:
+    return copy_kind(incoming, stored, thresholds) is not None
+
+
+def judge(s: Similarity, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Copy | None:
+    """The decision on exact figures, ``s`` from ``compare(incoming, stored)``: nothing below
+    ``min_tokens``; a copy at ``jaccard``; a teaser when the shorter text's shingles are, at
+    ``containment``, in the longer one (boilerplate shared by look-alikes stays below it)."""
+    if min(s.a_tokens, s.b_tokens) < thresholds.min_tokens:
+        return None
+    if s.jaccard >= thresholds.jaccard:
+        return Copy.EQUIVALENT
+    if s.a_tokens <= s.b_tokens and s.a_in_b >= thresholds.containment:
+        return Copy.TEASER
+    if s.b_tokens < s.a_tokens and s.b_in_a >= thresholds.containment:
+        return Copy.FULLER
+    return None
+
+
+def _digest(shingles: array[int], num_perm: int, seed: int) -> list[int]:
+    offsets = array("Q", (0, len(shingles)))
+    matrix = RMinHash.digest_matrix_from_flat_token_hashes(shingles, offsets, num_perm, seed)
+    return list(matrix.to_rows()[0])
+
+
+def _band_keys(digest: list[int], rows: int, first_band: int) -> tuple[int, ...]:
+    """One signed 64-bit key per band: rensa's token hash of the band's number and values, all
+    bands in one call (a blake2b per band would cost a third of the signature)."""
+    raw = array("I", digest).tobytes()
+    width = 4 * rows
+    bands = [
+        bytes((first_band + band,)) + raw[band * width : (band + 1) * width]
+        for band in range(len(digest) // rows)
+    ]
+    unsigned = array("Q", RMinHash.hash_token_sets([bands])[0])
+    return tuple(array("q", unsigned.tobytes()))
+
+
+def _shingle(text: str) -> _Shingled:
+    folded = text[:MAX_CHARS].casefold()
+    if not folded.isascii():
+        for c in _UNICODE_PUNCT:
+            if c in folded:
+                folded = folded.replace(c, " ")
+    encoded = folded.encode("utf-8", "surrogatepass").translate(_ASCII_PUNCT)
+    # Counted on bytes: a CJK character has one lead byte in E3-E9; a word of another script
+    # counts by its ASCII letters and digits (enough to tell the two kinds of text apart).
+    cjk = len(encoded.translate(None, _NOT_CJK_LEAD))
+    if cjk:
+        words = len(encoded.translate(None, _NOT_ASCII).split())
+        if cjk >= words:
+            stream = b"".join(encoded.split()).decode("utf-8", "surrogatepass")
+            units = stream.encode("utf-16-le", "surrogatepass")
+            lead = units[: 2 * (LEAD_CJK + SHINGLE - 1)]
+            return _Shingled(_grams(units), _grams(lead), cjk + words)
+    split = encoded.split()
+    codes = _word_codes(split)
+    return _Shingled(_grams(codes), _grams(codes[: 2 * (LEAD_SHINGLES + SHINGLE - 1)]), len(split))
+
+
+def _word_codes(words: list[bytes]) -> bytes:
+    """Each word as 16 bits (the low half of its CRC-32), little-endian, in text order."""
+    crcs = array("I", map(zlib.crc32, words))
+    return array("H", crcs.tobytes())[::2].tobytes()
+
+
+def _grams(units: bytes) -> array[int]:
+    """Every run of ``SHINGLE`` consecutive 16-bit units as one 64-bit integer (a text
+    shorter than that: its units as one integer)."""
+    count = len(units) // 2
+    if count < SHINGLE:
+        return array("Q", [int.from_bytes(units, "little")] if count else [])
+    grams = array("Q")
+    for offset in range(SHINGLE):
+        n = (count - offset) // SHINGLE
+        grams.frombytes(units[2 * offset : 2 * (offset + n * SHINGLE)])
+    return grams
