@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import re
 import zlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
@@ -247,9 +248,39 @@ def test_timeout_is_a_fetch_error(sleeps: list[float]) -> None:
         return httpx.Response(200)
 
     feed = FeedConfig(name="F", url=URL, timeout=0.05)
-    with pytest.raises(FetchError, match=r"timed out after 0\.05s"):
+    with pytest.raises(FetchError, match=r"timed out after 0\.05 s"):
         fetch(slow, feed=feed, config=FetchConfig(retries=1))
     assert len(sleeps) == 1, "a timeout is transient: retried once"
+
+
+def test_a_hung_server_error_says_attempts_and_total_time(sleeps: list[float]) -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.wait_for(asyncio.Event().wait(), timeout=5)
+        return httpx.Response(200)
+
+    feed = FeedConfig(name="F", url=URL, timeout=0.2)
+    with pytest.raises(FetchError) as info:
+        fetch(hang, feed=feed, config=FetchConfig(retries=2))
+    found = re.search(r"timed out after 0\.2 s, 3 attempts, (\d+\.\d) s in all", str(info.value))
+    assert found, str(info.value)
+    assert float(found.group(1)) >= 0.6, "three whole attempts of 0.2 s each"
+
+
+def test_retried_failure_counts_the_waits_in_its_total(
+    sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(client_module, "_monotonic", lambda: clock[0] + sum(sleeps))
+    server = Server(httpx.Response(503, headers={"Retry-After": "7"}))
+    error = fetch_error(server, config=FetchConfig(retries=2, max_retry_wait=30.0))
+    assert sleeps == [7.0, 7.0]
+    assert error.status == 503 and error.retry_after == 7.0, "still the server's answer"
+    assert str(error).endswith("HTTP 503, 3 attempts, 14 s in all"), str(error)
+
+
+def test_a_failure_without_retries_says_nothing_of_attempts(sleeps: list[float]) -> None:
+    error = fetch_error(Server(httpx.Response(404)))
+    assert "attempt" not in str(error) and str(error).endswith("HTTP 404 Not Found")
 
 
 @pytest.mark.parametrize("status", [429, 503], ids=str)
