@@ -37,13 +37,23 @@ async def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
             "INTERVAL",
             "WHY",
         )
-        rows = [header] + [_feed_row(s) for s in states]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        for r in rows:
-            print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        print(_table([header] + [_feed_row(s) for s in states]), end="")
         return EXIT_OK
 
     return await with_store(config, work)
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    """Columns two spaces apart, aligned by display width: a CJK character takes two cells of
+    a terminal, so counting characters shifted every column after a name like 中文新闻."""
+    from rich.cells import cell_len
+
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = (
+        "  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(r, widths, strict=True))
+        for r in rows
+    )
+    return "".join(line.rstrip() + "\n" for line in lines)
 
 
 def _feed_json(s: FeedState) -> dict[str, Any]:
