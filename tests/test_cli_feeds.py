@@ -3,9 +3,13 @@ zone, and a read-only look that creates nothing."""
 
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
+from datetime import datetime, timedelta, timezone
 
-from server import Workspace
+import pytest
+from server import FIXTURE_FEEDS, LoopbackServer, Workspace, serve_fixture_feeds
 
 
 def cells(text: str) -> int:
@@ -42,3 +46,32 @@ def test_columns_line_up_on_screen_with_chinese_names(ws: Workspace) -> None:
         assert column_starts(line, [str(feed["name"]), str(feed["url"]), "never", "-"]) == (
             expected
         ), run.stdout
+
+
+@pytest.mark.parametrize(
+    ("tz", "offset", "suffix"),
+    [
+        ("XST-8", timedelta(hours=8), "+08:00"),
+        ("XST+5:30", -timedelta(hours=5, minutes=30), "-05:30"),
+    ],
+    ids=["utc+8", "utc-5:30"],
+)
+def test_times_show_local_time_with_its_offset(
+    loopback: LoopbackServer, ws: Workspace, tz: str, offset: timedelta, suffix: str
+) -> None:
+    ws.write_config(serve_fixture_feeds(loopback, FIXTURE_FEEDS[:1]))
+    assert ws.fetch().returncode == 0
+    env = {"TZ": tz}  # POSIX zone strings: no tz database needed
+
+    table = ws.run("feeds", env=env)
+    listed = ws.run("feeds", "--json", env=env)
+
+    assert table.returncode == 0 and listed.returncode == 0, table.stderr + listed.stderr
+    (feed,) = json.loads(listed.stdout)
+    last_fetch = datetime.fromisoformat(feed["last_fetch"])
+    assert last_fetch.utcoffset() is not None, "--json stays RFC 3339 with its offset"
+    local = last_fetch.astimezone(timezone(offset)).strftime("%Y-%m-%d %H:%M:%S")
+    (row,) = table.stdout.splitlines()[1:]
+    assert f"  {local}{suffix}  " in row, table.stdout
+    times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d([+-]\d\d:\d\d)", row)
+    assert times == [suffix, suffix], "last fetch and next check, both with the zone"

@@ -99,7 +99,9 @@ def _feed_row(s: FeedState) -> tuple[str, ...]:
 
 
 def _when(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+    """Local time with its offset (``2026-12-02 09:15:00+08:00``): a bare time is read as
+    local, and the store's times are UTC."""
+    return value.astimezone().isoformat(sep=" ", timespec="seconds")
 
 
 def _duration(seconds: float) -> str:
