@@ -46,7 +46,7 @@ from .models import (
     PassSummary,
 )
 from .parse import parse_document
-from .publish import BackgroundPublisher, publish
+from .publish import BackgroundPublisher, PublishError, publish
 from .schedule import Signals, next_check
 from .store import Store
 
@@ -393,8 +393,14 @@ async def run_pass(
                     await publisher.close()
     if publisher:
         changes = publisher.changes
-        changes.merge(await publish(store, config.output))
-        await run_on_change(config.output, changes)
+        try:
+            changes.merge(await publish(store, config.output))
+        except PublishError as e:
+            # Every output that could be written was; the feeds' results are stored and the
+            # posts stay pending. The summary is still due, then exit 4 (cli/fetching.py).
+            summary.output_error = str(e)
+        else:
+            await run_on_change(config.output, changes)
     else:
         log.warning("another worker holds the publisher lock: it writes the posts and feeds")
     summary.seconds = time.monotonic() - started

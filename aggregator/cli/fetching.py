@@ -14,7 +14,7 @@ from ..logs import report
 from ..models import FeedState, Outcome, PassSummary
 from ..pipeline import FeedOutcome, run_pass
 from ..store import Store
-from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_OK, log, with_store
+from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_OK, EXIT_REFUSED, log, with_store
 
 
 async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
@@ -45,8 +45,12 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
         if args.json:
             json.dump(_fetch_json(summary, outcomes), sys.stdout, ensure_ascii=False, indent=1)
             sys.stdout.write("\n")
+        if summary.output_error:
+            report(f"aggregator: {summary.output_error}")
         if summary.bugs:
             return EXIT_BUG
+        if summary.output_error:
+            return EXIT_REFUSED
         return EXIT_FEED_FAILED if summary.feeds_failed else EXIT_OK
 
     return await with_store(config, work)
