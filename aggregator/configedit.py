@@ -27,7 +27,7 @@ import tomlkit
 from tomlkit.items import Array
 
 from .config import Config, load_config
-from .errors import ConfigError, OutputError
+from .errors import ConfigError, OutputError, UsageError
 from .opml import unique_name
 
 __all__ = [
@@ -81,21 +81,29 @@ class Appended:
 # -- the edits -----------------------------------------------------------------------------
 
 
-def check_new_feed(config: Config, name: str | None, url: str) -> None:
-    """Raise ConfigError (naming the file) when ``name`` or ``url`` is already configured."""
+def check_new_feed(config: Config, name: str | None, url: str, given: str | None = None) -> None:
+    """Raise UsageError, naming the config file it looked in, when ``name`` or ``url`` is
+    already configured. ``given``: the URL the user typed, when ``url`` is the feed it led to."""
     if name is not None and config.feed(name) is not None:
-        raise ConfigError(str(config.path), f"a feed named {name!r} already exists", key="feeds")
+        raise UsageError(f"a feed named {name!r} is already in {config.path}")
     existing = _configured_urls(config).get(_url_key(url))
-    if existing is not None:
-        raise ConfigError(
-            str(config.path), f"{url} is already configured as feed {existing!r}", key="feeds"
-        )
+    if existing is None:
+        return
+    configured = config.feed(existing)
+    written = f" (as {configured.url})" if configured and configured.url != url else ""
+    found = f"{given} leads to the feed {url}, which" if given and given != url else url
+    raise UsageError(
+        f"{found} is already configured as feed {existing!r}{written} in {config.path}"
+    )
 
 
-def append_feed(path: Path, name: str, url: str, categories: Sequence[str] = ()) -> FeedEntry:
-    """Add one feed; a name or URL that is already configured is a ConfigError."""
+def append_feed(
+    path: Path, name: str, url: str, categories: Sequence[str] = (), given: str | None = None
+) -> FeedEntry:
+    """Add one feed; a name or URL that is already configured is a UsageError. ``given``: the
+    URL the user typed, when ``url`` is the feed discovered from it."""
     config = load_config(path)
-    check_new_feed(config, name, url)
+    check_new_feed(config, name, url, given)
     entry = FeedEntry(name, url, tuple(categories))
     _rewrite(path, [entry])
     return entry

@@ -68,3 +68,26 @@ def test_an_unwritable_posts_folder_still_gets_the_summary_and_every_other_outpu
     again = ws.fetch()
     assert again.returncode == 0, again.stderr
     assert len(list(posts_dir.glob("*.md"))) == 4
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["prune", "Gone"], "no feed named 'Gone' in the database ({database})"),
+        (["prune", "A"], "feed 'A' is still in {config}: remove it there first"),
+        (["enable", "Nobody"], "no feed named 'Nobody' in {config} or in the database"),
+        (["disable", "Nobody"], "no feed named 'Nobody' in {config} or in the database"),
+        (["fetch", "--feed", "Nobody"], "no feed named 'Nobody' in {config}"),
+    ],
+    ids=["prune-unknown", "prune-configured", "enable", "disable", "fetch-feed"],
+)
+def test_a_name_that_is_not_there_is_a_usage_error_in_its_own_words(
+    ws: Workspace, command: list[str], message: str
+) -> None:
+    ws.write_config([{"name": "A", "url": "http://127.0.0.1:9/a.xml"}])
+
+    run = ws.run(*command)
+
+    assert run.returncode == 2, run.stderr
+    expected = message.format(config=ws.config_path, database=ws.database)
+    assert run.stderr == f"aggregator: {expected}\n"

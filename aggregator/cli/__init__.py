@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import default_config_path, load_config
-from ..errors import AggregatorError, ConfigError, OutputError, StoreError
+from ..errors import AggregatorError, ConfigError, OutputError, StoreError, UsageError
 from ..logs import redact_secrets_of, report, setup_logging
 from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_REFUSED, EXIT_USAGE, log
 from .configure import cmd_add, cmd_check, cmd_export_opml, cmd_import_opml, cmd_migrate
@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(asyncio.run(args.handler(config, args)))
     except ConfigError as e:
         report(f"aggregator: config error: {e}")
+        return EXIT_USAGE
+    except UsageError as e:
+        report(f"aggregator: {e}")
         return EXIT_USAGE
     except (StoreError, OutputError) as e:
         report(f"aggregator: {e}")

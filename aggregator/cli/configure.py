@@ -48,7 +48,7 @@ async def cmd_add(config: Config, args: argparse.Namespace) -> int:
     async with Fetcher(config.fetch, trusted=[url]) as fetcher:  # the URL the user typed
         found = await discover(fetcher, url)
     name = args.name or unique_name(suggested_name(found), {f.name for f in config.feeds})
-    entry = append_feed(config.path, name, found.url, args.category)
+    entry = append_feed(config.path, name, found.url, args.category, given=url)
     print(f"added {json.dumps(entry.name, ensure_ascii=False)}: {entry.url}")
     return EXIT_OK
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..config import Config
-from ..errors import ConfigError, StoreError
+from ..errors import StoreError, UsageError
 from ..hooks import run_on_change
 from ..models import FeedState
 from ..output import remove_post_files
@@ -123,7 +123,7 @@ async def _set_disabled(config: Config, name: str, reason: str | None) -> int:
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
         if not await store.set_disabled(name, reason):
-            raise ConfigError(str(config.path), f"no feed named {name!r}", key="feeds")
+            raise UsageError(f"no feed named {name!r} in {config.path} or in the database")
         print(f"{'disabled' if reason else 'enabled'} {name}", file=sys.stderr)
         return EXIT_OK
 
@@ -135,15 +135,16 @@ async def cmd_prune(config: Config, args: argparse.Namespace) -> int:
     rows go, and the Atom document and JSON Feed are written without it."""
     name = args.name
     if config.feed(name) is not None:
-        raise ConfigError(
-            str(config.path), f"feed {name!r} is still configured: remove it first", key="feeds"
-        )
+        raise UsageError(f"feed {name!r} is still in {config.path}: remove it there first")
 
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
         articles = await store.feed_articles(name)
         if articles is None:
-            raise ConfigError(str(config.path), f"no feed named {name!r} in the database")
+            raise UsageError(
+                f"no feed named {name!r} in the database "
+                f"({display_database(config.storage.database)})"
+            )
         if not await store.lead_publisher():
             # The post files are where the publisher writes them, maybe on another machine.
             raise StoreError(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import Config, FeedConfig
-from ..errors import ConfigError
+from ..errors import UsageError
 from ..logs import report
 from ..models import FeedState, Outcome, PassSummary
 from ..pipeline import FeedOutcome, run_pass
@@ -22,7 +22,7 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
     if args.feed:
         unknown = [n for n in args.feed if config.feed(n) is None]
         if unknown:
-            raise ConfigError(str(config.path), f"no feed named {unknown[0]!r}", key="feeds")
+            raise UsageError(f"no feed named {unknown[0]!r} in {config.path}")
         feeds = [f for f in config.feeds if f.name in args.feed]
     show_progress = not args.no_progress and sys.stderr.isatty()
 
