@@ -155,13 +155,20 @@ def parse_duration(value: object) -> float:
 
 def load_config(path: Path) -> Config:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(path), "no such config file") from None
     except OSError as e:
         raise ConfigError(str(path), f"cannot read: {e.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "not UTF-8 text") from None
+    return parse_config(path, text)
+
+
+def parse_config(path: Path, text: str) -> Config:
+    """The config in ``text``, as if read from ``path`` (relative paths resolve from there)."""
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(str(path), f"invalid TOML: {e}") from None
     return _Reader(path).config(raw)

@@ -179,3 +179,27 @@ def test_a_local_feed_file(ws: Workspace, site: LoopbackServer) -> None:
     assert result.returncode == 0, result.stderr
     feed = load_config(ws.config_path).feed("Loopback RSS")
     assert feed is not None and feed.url == local.as_uri()
+
+
+def test_add_without_a_config_file_creates_a_starter_one(
+    ws: Workspace, site: LoopbackServer
+) -> None:
+    result = ws.run("add", site.url("/"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f'added "Loopback Atom": {site.url("/atom.xml")}\n'
+    assert f"created {ws.config_path}: a starter config" in result.stderr
+    config = load_config(ws.config_path)
+    assert [(f.name, f.url) for f in config.feeds] == [("Loopback Atom", site.url("/atom.xml"))]
+    assert config.output.posts_dir == ws.root / "data" / "posts"
+
+
+def test_add_that_fails_without_a_config_file_creates_nothing(
+    ws: Workspace, site: LoopbackServer
+) -> None:
+    site.routes["/plain"] = FeedResource(
+        b"<!doctype html><title>No feed</title>", "text/html", validators=False
+    )
+    del site.routes["/atom.xml"]
+    result = ws.run("add", site.url("/plain"))
+    assert result.returncode == 1
+    assert not ws.config_path.exists()

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.configedit import FeedEntry, append_feed, append_feeds, insert_feeds
+from aggregator.config import load_config, parse_config
+from aggregator.configedit import (
+    STARTER_CONFIG,
+    FeedEntry,
+    append_feed,
+    append_feeds,
+    insert_feeds,
+)
 from aggregator.errors import ConfigError, OutputError, UsageError
 from aggregator.opml import OpmlFeed
 
@@ -226,3 +233,18 @@ def test_append_feeds_with_nothing_new_leaves_the_file_untouched(config: Path) -
     result = append_feeds(config, [OpmlFeed("Again", "https://a.example/feed")])
     assert result.added == () and len(result.skipped) == 1
     assert config.stat().st_ino == before.st_ino
+
+
+def test_the_starter_config_spells_out_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    starter, empty = parse_config(path, STARTER_CONFIG), parse_config(path, "")
+    assert starter == empty, "what the starter writes is what no file at all would mean"
+    assert "[storage]" in STARTER_CONFIG and "[output]" in STARTER_CONFIG
+
+
+def test_append_feed_creates_a_missing_config_in_a_new_folder(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "config.toml"
+    append_feed(path, "A", "https://a.example/feed")
+    assert path.read_text(encoding="utf-8").startswith(STARTER_CONFIG)
+    assert [f.name for f in load_config(path).feeds] == ["A"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]  # no temp left

@@ -39,7 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         config_path = getattr(args, "config", None)
-        config = load_config(Path(config_path) if config_path else default_config_path())
+        config_file = Path(config_path) if config_path else default_config_path()
+        if getattr(args, "creates_config", False):
+            from ..configedit import config_or_starter  # tomlkit: only for these commands
+
+            config = config_or_starter(config_file)
+        else:
+            config = load_config(config_file)
         redact_secrets_of(config)
         return int(asyncio.run(args.handler(config, args)))
     except ConfigError as e:
@@ -175,7 +181,7 @@ def _add_feed_management_commands(commands: Any, common: argparse.ArgumentParser
         metavar="C",
         help="a category, broadest first (repeatable)",
     )
-    add.set_defaults(handler=cmd_add)
+    add.set_defaults(handler=cmd_add, creates_config=True)
 
     import_opml = commands.add_parser(
         "import-opml",
@@ -183,7 +189,7 @@ def _add_feed_management_commands(commands: Any, common: argparse.ArgumentParser
         help="append the feeds of an OPML file to the config file (folders become categories)",
     )
     import_opml.add_argument("file", metavar="FILE", help="the OPML file ('-' for stdin)")
-    import_opml.set_defaults(handler=cmd_import_opml)
+    import_opml.set_defaults(handler=cmd_import_opml, creates_config=True)
 
     export_opml = commands.add_parser(
         "export-opml", parents=[common], help="write every configured feed as OPML 2.0"

@@ -48,9 +48,20 @@ async def cmd_add(config: Config, args: argparse.Namespace) -> int:
     async with Fetcher(config.fetch, trusted=[url]) as fetcher:  # the URL the user typed
         found = await discover(fetcher, url)
     name = args.name or unique_name(suggested_name(found), {f.name for f in config.feeds})
+    created = not config.path.exists()
     entry = append_feed(config.path, name, found.url, args.category, given=url)
     print(f"added {json.dumps(entry.name, ensure_ascii=False)}: {entry.url}")
+    _say_if_created(config.path, created)
     return EXIT_OK
+
+
+def _say_if_created(path: Path, created: bool) -> None:
+    if created and path.exists():
+        print(
+            f"created {path}: a starter config (its [storage] and [output] say where the "
+            "database, posts and Atom go; docs/config.md lists every key)",
+            file=sys.stderr,
+        )
 
 
 def _url_argument(text: str) -> str | None:
@@ -74,7 +85,9 @@ async def cmd_import_opml(config: Config, args: argparse.Namespace) -> int:
     except OpmlError as e:
         print(f"aggregator: {e}", file=sys.stderr)
         return EXIT_USAGE
+    created = not config.path.exists()
     result = append_feeds(config.path, feeds)
+    _say_if_created(config.path, created)
     for entry in result.added:
         print(f"added {json.dumps(entry.name, ensure_ascii=False)}: {entry.url}")
     for skipped in result.skipped:
