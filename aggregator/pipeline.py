@@ -398,8 +398,11 @@ async def run_pass(
         except PublishError as e:
             # Every output that could be written was; the feeds' results are stored and the
             # posts stay pending. The summary is still due, then exit 4 (cli/fetching.py).
+            changes.merge(e.changes)
             summary.output_error = str(e)
-        else:
+        # Once for the pass: the posts written while feeds were fetched and the closing round.
+        changes.log()
+        if not summary.output_error:
             await run_on_change(config.output, changes)
     else:
         log.warning("another worker holds the publisher lock: it writes the posts and feeds")

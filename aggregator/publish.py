@@ -40,6 +40,17 @@ class Changes:
         self.removed += other.removed
         self.feeds_changed |= other.feeds_changed
 
+    def log(self) -> None:
+        """One info line for one publishing round with what it wrote (removals are logged
+        where they are decided: retention, prune)."""
+        if self.added or self.updated or self.feeds_changed:
+            log.info(
+                "published added=%d updated=%d feeds_changed=%s",
+                len(self.added),
+                len(self.updated),
+                self.feeds_changed,
+            )
+
     def manifest(self, output: OutputConfig) -> dict[str, object]:
         def posts(refs: list[tuple[str, str]]) -> list[dict[str, str]]:
             return [{"id": i, "path": str(output.posts_dir / name)} for i, name in refs]
@@ -77,13 +88,6 @@ async def publish(store: Store, output: OutputConfig) -> Changes:
     changes.feeds_changed = await _write_feeds(store, output, errors)
     if errors:
         raise PublishError(errors, changes) from errors[0]
-    if changes:
-        log.info(
-            "published added=%d updated=%d feeds_changed=%s",
-            len(changes.added),
-            len(changes.updated),
-            changes.feeds_changed,
-        )
     return changes
 
 
