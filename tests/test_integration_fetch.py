@@ -465,7 +465,7 @@ def _duplicate_names(ws: Workspace) -> str:
             {"name": "Twin", "url": "http://127.0.0.1:9/b.xml"},
         ]
     )
-    return "feeds[1].name"
+    return 'feeds[1] "Twin".name'
 
 
 def _duplicate_urls(ws: Workspace) -> str:
@@ -475,12 +475,12 @@ def _duplicate_urls(ws: Workspace) -> str:
             {"name": "Two", "url": "http://127.0.0.1:9/same.xml"},
         ]
     )
-    return "feeds[1].url"
+    return 'feeds[1] "Two".url'
 
 
 def _unknown_feed_key(ws: Workspace) -> str:
     ws.write_config([{"name": "One", "url": "http://127.0.0.1:9/a.xml", "colour": "red"}])
-    return "feeds[0].colour"
+    return 'feeds[0] "One".colour'
 
 
 @pytest.mark.parametrize(

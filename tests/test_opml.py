@@ -404,7 +404,7 @@ def test_a_broken_config_is_never_edited(ws: Workspace) -> None:
     ws.config_path.write_text(broken, encoding="utf-8")
     result = ws.run("import-opml", str(write_opml(ws, READER_EXPORT)))
     assert result.returncode == 2
-    assert "feeds[0].url: missing required key" in result.stderr
+    assert 'feeds[0] "x".url: missing required key' in result.stderr
     assert ws.config_path.read_text(encoding="utf-8") == broken
 
 
