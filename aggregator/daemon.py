@@ -38,6 +38,7 @@ from .output import remove_post_files
 from .pipeline import ParserPool, Pipeline, utcnow
 from .publish import Changes, publish, publish_feeds, publish_posts
 from .store import Store, open_store
+from .text import counted
 
 log = logging.getLogger(__name__)
 
@@ -251,9 +252,9 @@ class Daemon:
             log.warning("second signal: exiting at once")
             os._exit(130)
         log.info(
-            "stopping: no new claims; waiting up to %gs for %d in-flight feeds",
+            "stopping: no new claims; waiting up to %gs for %s",
             self.config.daemon.grace,
-            len(self._in_flight),
+            counted(len(self._in_flight), "in-flight feed"),
         )
         self._stopping.set()
 

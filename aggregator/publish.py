@@ -15,6 +15,7 @@ from .models import StoredArticle
 from .output import missing_files, remove_temp_files, write_file, write_files
 from .render import render_atom, render_json_feed, render_post
 from .store import Store
+from .text import counted
 
 log = logging.getLogger(__name__)
 
@@ -190,5 +191,5 @@ async def _requeue_missing_posts(store: Store, output: OutputConfig) -> None:
         missing += await asyncio.to_thread(missing_files, output.posts_dir, page)
         after = page[-1][0]
     if missing:
-        log.info("re-creating %d missing post files", len(missing))
+        log.info("re-creating %s", counted(len(missing), "missing post file"))
         await store.mark_unrendered(missing)

@@ -10,11 +10,12 @@ from pathlib import Path
 from ..config import Config
 from ..output import write_file
 from ..store import display_database
+from ..text import counted
 from .common import EXIT_OK, EXIT_USAGE
 
 
 async def cmd_check(config: Config, args: argparse.Namespace) -> int:
-    print(f"{config.path}: ok ({len(config.feeds)} feeds)", file=sys.stderr)
+    print(f"{config.path}: ok ({counted(len(config.feeds), 'feed')})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -97,7 +98,7 @@ async def cmd_import_opml(config: Config, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(
-        f"{config.path}: {len(result.added)} feeds added, {len(result.skipped)} skipped "
+        f"{config.path}: {counted(len(result.added), 'feed')} added, {len(result.skipped)} skipped "
         "(already configured)",
         file=sys.stderr,
     )
@@ -127,5 +128,5 @@ async def cmd_export_opml(config: Config, args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
     else:
         write_file(Path(args.output).resolve(), data.decode("utf-8"))
-    print(f"exported {len(feeds)} feeds", file=sys.stderr)
+    print(f"exported {counted(len(feeds), 'feed')}", file=sys.stderr)
     return EXIT_OK

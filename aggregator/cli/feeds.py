@@ -15,6 +15,7 @@ from ..models import FeedState
 from ..output import remove_post_files
 from ..publish import publish
 from ..store import Store, display_database
+from ..text import counted
 from .common import EXIT_OK, with_store
 
 
@@ -157,7 +158,8 @@ async def cmd_prune(config: Config, args: argparse.Namespace) -> int:
         changes = await publish(store, config.output)
         changes.removed += articles
         await run_on_change(config.output, changes)
-        print(f"pruned {name}: {len(articles)} articles and their posts", file=sys.stderr)
+        posts = "its post" if len(articles) == 1 else "their posts"
+        print(f"pruned {name}: {counted(len(articles), 'article')} and {posts}", file=sys.stderr)
         return EXIT_OK
 
     return await with_store(config, work)
