@@ -7,9 +7,13 @@ import json
 import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import jsonschema
 import pytest
 from server import FIXTURE_FEEDS, LoopbackServer, Workspace, serve_fixture_feeds
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
 
 def cells(text: str) -> int:
@@ -75,3 +79,36 @@ def test_times_show_local_time_with_its_offset(
     assert f"  {local}{suffix}  " in row, table.stdout
     times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d([+-]\d\d:\d\d)", row)
     assert times == [suffix, suffix], "last fetch and next check, both with the zone"
+
+
+def test_feeds_before_any_fetch_lists_the_config_and_creates_nothing(ws: Workspace) -> None:
+    ws.write_config(
+        [
+            {"name": "B", "url": "http://127.0.0.1:9/b.xml"},
+            {"name": "A", "url": "http://127.0.0.1:9/a.xml", "enabled": False},
+        ]
+    )
+    before = set(ws.root.rglob("*"))
+
+    table = ws.run("feeds")
+    listed = ws.run("feeds", "--json")
+
+    assert table.returncode == 0 and listed.returncode == 0, table.stderr + listed.stderr
+    assert table.stderr == (
+        f"{ws.database}: no database yet (`aggregator fetch` creates it); "
+        "the configured feeds have never been fetched\n"
+    )
+    rows = [line.split() for line in table.stdout.splitlines()[1:]]
+    assert [row[:3] for row in rows] == [
+        ["A", "http://127.0.0.1:9/a.xml", "never"],
+        ["B", "http://127.0.0.1:9/b.xml", "never"],
+    ]
+    assert table.stdout.splitlines()[1].endswith("disabled (config)")
+    feeds = json.loads(listed.stdout)
+    jsonschema.validate(feeds, json.loads((SCHEMAS / "feeds.schema.json").read_text()))
+    assert [(f["name"], f["enabled"], f["last_fetch"]) for f in feeds] == [
+        ("A", False, None),
+        ("B", True, None),
+    ]
+    created = set(ws.root.rglob("*")) - before
+    assert created == {ws.root / "cwd"}, "no database, no data folder: only the run's cwd"

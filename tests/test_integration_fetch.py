@@ -535,7 +535,7 @@ def test_config_option_is_read_before_or_after_the_command(
 
     assert_ok(run)
     assert "Listed" in run.stdout
-    assert ws.database.exists()
+    assert f"{ws.database}: no database yet" in run.stderr, "the config's database"
 
 
 def test_atom_to_stdout_prints_the_atom_document(loopback: LoopbackServer, ws: Workspace) -> None:

@@ -11,37 +11,51 @@ from typing import Any
 from ..config import Config
 from ..errors import StoreError, UsageError
 from ..hooks import run_on_change
+from ..logs import report
 from ..models import FeedState
 from ..output import remove_post_files
 from ..publish import publish
-from ..store import Store, display_database
+from ..store import Store, database_missing, display_database
 from ..text import counted
 from .common import EXIT_OK, with_store
 
 
 async def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
+    if database_missing(config.storage.database):
+        # A look creates nothing: the configured feeds, as never fetched.
+        report(
+            f"{display_database(config.storage.database)}: no database yet "
+            "(`aggregator fetch` creates it); the configured feeds have never been fetched"
+        )
+        states = [FeedState(id=0, name=f.name, url=f.url, enabled=f.enabled) for f in config.feeds]
+        _show(sorted(states, key=lambda s: s.name), args.json)
+        return EXIT_OK
+
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
-        states = await store.feed_states()
-        if args.json:
-            json.dump([_feed_json(s) for s in states], sys.stdout, ensure_ascii=False, indent=1)
-            sys.stdout.write("\n")
-            return EXIT_OK
-        header = (
-            "NAME",
-            "URL",
-            "LAST FETCH",
-            "STATUS",
-            "ARTICLES",
-            "ERRORS",
-            "NEXT CHECK",
-            "INTERVAL",
-            "WHY",
-        )
-        print(_table([header] + [_feed_row(s) for s in states]), end="")
+        _show(await store.feed_states(), args.json)
         return EXIT_OK
 
     return await with_store(config, work)
+
+
+def _show(states: list[FeedState], as_json: bool) -> None:
+    if as_json:
+        json.dump([_feed_json(s) for s in states], sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    header = (
+        "NAME",
+        "URL",
+        "LAST FETCH",
+        "STATUS",
+        "ARTICLES",
+        "ERRORS",
+        "NEXT CHECK",
+        "INTERVAL",
+        "WHY",
+    )
+    print(_table([header] + [_feed_row(s) for s in states]), end="")
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
