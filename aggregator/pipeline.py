@@ -12,6 +12,7 @@ publish(store)                    -> post files, Atom   (after the feeds: render
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -278,8 +279,28 @@ def _exit_with(parent_sentinel: int) -> None:
     os._exit(1)
 
 
+def _stop_resource_tracker() -> None:
+    """The spawn pool's semaphores start multiprocessing's resource tracker, a process of its
+    own that exits only when it reads EOF on its pipe, that is after this process has exited:
+    `aggregator fetch` returned while it was still there (FACTS.md). CPython 3.11 has no public
+    way to stop it; ``ResourceTracker._stop()`` (what CPython's own tests call) closes the pipe
+    and waits for the process. First the pool's queues are collected, so that their semaphores
+    unregister with the running tracker: an unregister after the stop would start a new one."""
+    from multiprocessing import resource_tracker
+
+    gc.collect()
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if callable(stop):
+        stop()
+
+
 class ParserPool:
-    """Worker processes for parse + normalize (CPU-bound), started on first use."""
+    """Worker processes for parse + normalize (CPU-bound), started on first use. ``close``
+    leaves no process behind: the workers are joined, and with the last pool the resource
+    tracker goes too."""
+
+    _open = 0  # pools of this process with live workers
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
@@ -293,6 +314,7 @@ class ParserPool:
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_ignore_interrupts
             )
+            ParserPool._open += 1
         return self._executor
 
     async def run(
@@ -344,6 +366,9 @@ class ParserPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+            ParserPool._open -= 1
+            if ParserPool._open == 0:
+                _stop_resource_tracker()
 
     def __enter__(self) -> ParserPool:
         return self

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from .. import __version__
 from ..config import default_config_path, load_config
 from ..errors import AggregatorError, ConfigError, OutputError, StoreError, UsageError
 from ..logs import redact_secrets_of, report, setup_logging
-from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_REFUSED, EXIT_USAGE, log
+from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_REFUSED, EXIT_TERMINATED, EXIT_USAGE, log
 from .configure import cmd_add, cmd_check, cmd_export_opml, cmd_import_opml, cmd_migrate
 from .feeds import cmd_disable, cmd_enable, cmd_feeds, cmd_prune
 from .fetching import cmd_fetch, cmd_run
@@ -47,7 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             config = load_config(config_file)
         redact_secrets_of(config)
-        return int(asyncio.run(args.handler(config, args)))
+        work = args.handler(config, args)
+        # The daemon handles its own signals (grace period, reload).
+        return int(asyncio.run(work if args.command == "run" else _stopped_by_sigterm(work)))
+    except _Terminated:
+        report("aggregator: stopped by SIGTERM (what was stored is kept)")
+        return EXIT_TERMINATED
     except ConfigError as e:
         report(f"aggregator: config error: {e}")
         return EXIT_USAGE
@@ -65,6 +71,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:
         log.critical("internal error (a bug; please report it)", exc_info=True)
         return EXIT_BUG
+
+
+class _Terminated(Exception):
+    """SIGTERM ended a one-shot command."""
+
+
+async def _stopped_by_sigterm(work: Coroutine[Any, Any, int]) -> int:
+    """``work``, cancelled by SIGTERM: the pass stops, its parser workers are shut down and the
+    database is closed on the way out (context managers), then exit 143. A second SIGTERM
+    kills at once (the default action, restored)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        loop.remove_signal_handler(signal.SIGTERM)
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if terminated:
+            raise _Terminated from None
+        raise
+    finally:
+        if not terminated:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _parser() -> argparse.ArgumentParser:
