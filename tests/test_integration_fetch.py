@@ -575,7 +575,7 @@ def test_check_validates_the_config_without_fetching(tmp_path: Path) -> None:
     ws.write_config([{"name": "A", "url": "http://127.0.0.1:9/never.xml"}])
     ok = ws.run("check")
     assert ok.returncode == 0, ok.stderr
-    assert "1 feeds" in ok.stderr
+    assert "(1 feed)" in ok.stderr
     assert not ws.database.exists()
     ws.config_path.write_text(ws.config_path.read_text() + "\nbogus = 1\n", encoding="utf-8")
     bad = ws.run("check")
