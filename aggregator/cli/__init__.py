@@ -92,7 +92,10 @@ async def _stopped_by_sigterm(work: Coroutine[Any, Any, int]) -> int:
         loop.remove_signal_handler(signal.SIGTERM)
         task.cancel()
 
-    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    except (ValueError, RuntimeError):  # not the main thread (main() called from a thread)
+        return await work
     try:
         return await work
     except asyncio.CancelledError:
