@@ -6,6 +6,8 @@ config file's folder. Defaults live here, next to their keys (docs/config.md lis
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import tomllib
@@ -140,30 +142,45 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
+_DURATION_FORMS = 'seconds or a string like "90s", "15m", "2h", "1d"'
+
+
 def parse_duration(value: object) -> float:
-    """``30``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` -> seconds. Raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError("a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    else:
-        raise ValueError("a duration")
+    """``30``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` -> seconds, zero or more. Raises
+    ValueError completing "expected ...": the forms, or "of zero or more" for a negative."""
+    seconds = _signed_duration(value)
     if seconds < 0:
-        raise ValueError("a duration")
+        raise ValueError("a duration of zero or more")
     return seconds
+
+
+def _signed_duration(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        sign = -1.0 if text.startswith("-") else 1.0
+        if m := _DURATION.match(text.removeprefix("-")):
+            return sign * float(m.group(1)) * _UNITS[m.group(2)]
+    raise ValueError(f"a duration ({_DURATION_FORMS})")
 
 
 def load_config(path: Path) -> Config:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(path), "no such config file") from None
     except OSError as e:
         raise ConfigError(str(path), f"cannot read: {e.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "not UTF-8 text") from None
+    return parse_config(path, text)
+
+
+def parse_config(path: Path, text: str) -> Config:
+    """The config in ``text``, as if read from ``path`` (relative paths resolve from there)."""
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(str(path), f"invalid TOML: {e}") from None
     return _Reader(path).config(raw)
@@ -335,18 +352,23 @@ class _Reader:
         seen_names: set[str] = set()
         seen_urls: set[str] = set()
         for i, f in enumerate(feeds):
+            prefix = _feed_prefix(i, f.name)
             if f.name in seen_names:
-                raise self.error(f"feeds[{i}].name", f"expected a unique name, {f.name!r} repeats")
+                raise self.error(f"{prefix}.name", f"expected a unique name, {f.name!r} repeats")
             if f.url in seen_urls:
-                raise self.error(f"feeds[{i}].url", f"expected a unique URL, {f.url!r} repeats")
+                raise self.error(f"{prefix}.url", f"expected a unique URL, {f.url!r} repeats")
             seen_names.add(f.name)
             seen_urls.add(f.url)
         return feeds
 
     def feed(self, index: int, item: object) -> FeedConfig:
-        prefix = f"feeds[{index}]"
         if not isinstance(item, dict):
-            raise self.error(prefix, "expected a table")
+            raise self.error(f"feeds[{index}]", "expected a table")
+        # Errors name the feed as well as its place, once its name can be read.
+        try:
+            prefix = _feed_prefix(index, _name(item.get("name")))
+        except (ValueError, TypeError):
+            prefix = f"feeds[{index}]"
         allowed = _fields(FeedConfig)
         unknown = sorted(set(item) - allowed)
         if unknown:
@@ -374,6 +396,11 @@ class _Reader:
             include=g("include", _rules, ()),
             exclude=g("exclude", _rules, ()),
         )
+
+
+def _feed_prefix(index: int, name: str) -> str:
+    """``feeds[0] "Tech"``: where the feed is, and which one (JSON quoting, as TOML's)."""
+    return f"feeds[{index}] {json.dumps(name, ensure_ascii=False)}"
 
 
 def _fields(cls: type) -> set[str]:
@@ -440,10 +467,9 @@ def _non_negative_int(value: object) -> int:
 
 
 def _positive_duration(value: object) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0:
+    if _signed_duration(value) <= 0:
         raise ValueError("a duration above zero")
-    return seconds
+    return parse_duration(value)
 
 
 def _http_url(value: object) -> str:

@@ -11,6 +11,7 @@ then replaced atomically (temp file in the same folder, fsync, rename).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -26,19 +27,49 @@ from urllib.parse import urlsplit, urlunsplit
 import tomlkit
 from tomlkit.items import Array
 
-from .config import Config, load_config
-from .errors import ConfigError, OutputError
+from .config import Config, load_config, parse_config
+from .errors import ConfigError, OutputError, UsageError
 from .opml import unique_name
 
 __all__ = [
+    "STARTER_CONFIG",
     "Appended",
     "FeedEntry",
     "Skipped",
     "append_feed",
     "append_feeds",
     "check_new_feed",
+    "config_or_starter",
     "insert_feeds",
 ]
+
+# What `add` and `import-opml` write when there is no config file yet: a first import is how
+# people move from another reader. The defaults are spelled out, so the file shows where to look.
+STARTER_CONFIG = """\
+# aggregator configuration, started by `aggregator add` or `import-opml`. Every key, with
+# its default, is in docs/config.md; `aggregator check` validates this file. Relative paths
+# resolve against this file's folder.
+
+[storage]
+database = "data/aggregator.sqlite3"      # SQLite file, or a postgresql:// URL
+# keep_days = 0                           # delete articles older than this (0 = keep all)
+
+[output]
+posts_dir = "data/posts"                  # one .md post per article (Hexo: source/_posts)
+atom_path = "data/atom.xml"               # the newest articles as one Atom document
+# json_feed_path = "data/feed.json"       # the same as a JSON Feed
+# atom_title = "aggregator"
+
+# [fetch]
+# timeout = "30s"                         # per request; see docs/config.md for retries
+# concurrency = 32
+
+# [schedule]
+# interval = "30m"                        # how often `aggregator run` checks each feed
+
+# Feeds: one [[feeds]] table each (name, url, categories). `aggregator add URL` and
+# `aggregator import-opml FILE` append them below.
+"""
 
 # A table header line: [table], [[array]], with an optional comment after it.
 _HEADER = re.compile(r"""[ \t]*\[\[?[ \t]*[A-Za-z0-9_."' -]+?[ \t]*\]\]?[ \t]*(?:#.*)?\r?\n?""")
@@ -81,21 +112,38 @@ class Appended:
 # -- the edits -----------------------------------------------------------------------------
 
 
-def check_new_feed(config: Config, name: str | None, url: str) -> None:
-    """Raise ConfigError (naming the file) when ``name`` or ``url`` is already configured."""
+def check_new_feed(config: Config, name: str | None, url: str, given: str | None = None) -> None:
+    """Raise UsageError, naming the config file it looked in, when ``name`` or ``url`` is
+    already configured. ``given``: the URL the user typed, when ``url`` is the feed it led to."""
     if name is not None and config.feed(name) is not None:
-        raise ConfigError(str(config.path), f"a feed named {name!r} already exists", key="feeds")
+        raise UsageError(f"a feed named {name!r} is already in {config.path}")
     existing = _configured_urls(config).get(_url_key(url))
-    if existing is not None:
-        raise ConfigError(
-            str(config.path), f"{url} is already configured as feed {existing!r}", key="feeds"
-        )
+    if existing is None:
+        return
+    configured = config.feed(existing)
+    written = f" (as {configured.url})" if configured and configured.url != url else ""
+    found = f"{given} leads to the feed {url}, which" if given and given != url else url
+    raise UsageError(
+        f"{found} is already configured as feed {existing!r}{written} in {config.path}"
+    )
 
 
-def append_feed(path: Path, name: str, url: str, categories: Sequence[str] = ()) -> FeedEntry:
-    """Add one feed; a name or URL that is already configured is a ConfigError."""
-    config = load_config(path)
-    check_new_feed(config, name, url)
+def config_or_starter(path: Path) -> Config:
+    """The config at ``path``; when there is no file yet, the starter config that ``add`` and
+    ``import-opml`` write there with the first feeds (and not before: a command that fails
+    creates nothing)."""
+    if path.exists() or path.is_symlink():
+        return load_config(path)
+    return parse_config(path, STARTER_CONFIG)
+
+
+def append_feed(
+    path: Path, name: str, url: str, categories: Sequence[str] = (), given: str | None = None
+) -> FeedEntry:
+    """Add one feed; a name or URL that is already configured is a UsageError. ``given``: the
+    URL the user typed, when ``url`` is the feed discovered from it."""
+    config = config_or_starter(path)
+    check_new_feed(config, name, url, given)
     entry = FeedEntry(name, url, tuple(categories))
     _rewrite(path, [entry])
     return entry
@@ -104,7 +152,7 @@ def append_feed(path: Path, name: str, url: str, categories: Sequence[str] = ())
 def append_feeds(path: Path, feeds: Iterable[FeedLike]) -> Appended:
     """Add many feeds (an OPML import): a URL already configured (or repeated) is skipped and
     reported; a name already taken gets a suffix, "Name (2)"."""
-    plan = _plan(load_config(path), feeds)
+    plan = _plan(config_or_starter(path), feeds)
     if plan.added:
         _rewrite(path, plan.added)
     return plan
@@ -251,11 +299,15 @@ def _adds_exactly(old: str, new: str, feeds: Sequence[FeedEntry]) -> bool:
 
 
 def _rewrite(path: Path, feeds: Sequence[FeedEntry]) -> None:
-    old = _read(path)
+    create = not (path.exists() or path.is_symlink())
+    old = STARTER_CONFIG if create else _read(path)
     new = insert_feeds(old, feeds)
     if not _adds_exactly(old, new, feeds):  # a bug, but never one that reaches the file
         raise ConfigError(str(path), "could not add the feeds without changing anything else")
-    _replace(path, new)
+    if create:
+        _create(path, new)
+    else:
+        _replace(path, new)
 
 
 def _read(path: Path) -> str:
@@ -290,6 +342,44 @@ def _replace(path: Path, text: str) -> None:
         with suppress(FileNotFoundError):
             os.unlink(temp)
     _fsync_dir(target.parent)
+
+
+def _create(path: Path, text: str) -> None:
+    """A new config file, whole or not at all, and never over one that appeared meanwhile:
+    written to a temp file, then hard-linked into place (link refuses an existing name)."""
+    target = path.absolute()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise OutputError(str(path), f"cannot create: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # as any new file (mkstemp makes it 0600)
+        _validate(Path(temp), path)
+        _link(temp, target)
+    except FileExistsError:
+        raise OutputError(str(path), "appeared while it was being created: run again") from None
+    except OSError as e:
+        raise OutputError(str(path), f"cannot create: {e.strerror}") from None
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(temp)
+    _fsync_dir(target.parent)
+
+
+def _link(temp: str, target: Path) -> None:
+    try:
+        os.link(temp, target)
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP) or target.exists():
+            raise
+        os.replace(temp, target)  # a file system without hard links (FAT): a rename will do
 
 
 def _validate(temp: Path, path: Path) -> None:

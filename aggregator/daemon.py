@@ -38,6 +38,7 @@ from .output import remove_post_files
 from .pipeline import ParserPool, Pipeline, utcnow
 from .publish import Changes, publish, publish_feeds, publish_posts
 from .store import Store, open_store
+from .text import counted
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class Daemon:
                 scheduler.shutdown(wait=False)
                 await self._drain()
         if await store.lead_publisher():
-            await publish(store, self.config.output)
+            (await publish(store, self.config.output)).log()
         if self._hook is not None:  # a site build in progress gets the grace period too
             await asyncio.wait([self._hook], timeout=self.config.daemon.grace)
         if health:
@@ -192,7 +193,9 @@ class Daemon:
         leading = await self.store.lead_publisher()
         if leading and not self._leading:
             log.info("publishing from this worker")
-            self._changes.merge(await publish(self.store, self.config.output))
+            changes = await publish(self.store, self.config.output)
+            changes.log()
+            self._changes.merge(changes)
         self._leading = leading
         return leading
 
@@ -201,12 +204,17 @@ class Daemon:
         atom_every (files are rewritten only when their bytes change). Publisher only."""
         if not await self._lead():
             return
-        self._changes.merge(await publish_posts(self.store, self.config.output))
-        if time.monotonic() - self._last_atom < self.config.output.atom_every:
-            return
-        self._last_atom = time.monotonic()
-        self._changes.removed += await self._retention()
-        self._changes.feeds_changed |= await publish_feeds(self.store, self.config.output)
+        written = Changes()
+        try:
+            written.merge(await publish_posts(self.store, self.config.output))
+            if time.monotonic() - self._last_atom < self.config.output.atom_every:
+                return
+            self._last_atom = time.monotonic()
+            written.removed += await self._retention()
+            written.feeds_changed = await publish_feeds(self.store, self.config.output)
+        finally:
+            written.log()  # this round's posts and Atom / JSON Feed rewrites, once
+            self._changes.merge(written)
         if self._changes and (self._hook is None or self._hook.done()):
             # In the background: a slow site build never holds up fetching.
             changes, self._changes = self._changes, Changes()
@@ -244,9 +252,9 @@ class Daemon:
             log.warning("second signal: exiting at once")
             os._exit(130)
         log.info(
-            "stopping: no new claims; waiting up to %gs for %d in-flight feeds",
+            "stopping: no new claims; waiting up to %gs for %s",
             self.config.daemon.grace,
-            len(self._in_flight),
+            counted(len(self._in_flight), "in-flight feed"),
         )
         self._stopping.set()
 

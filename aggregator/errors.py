@@ -2,6 +2,8 @@
 
     AggregatorError              an expected, operational failure; says who and what
      +-- ConfigError             config.toml: file, key, what was expected      (exit 2)
+     +-- UsageError              a command asked for what is not there or is     (exit 2)
+     |                           already there: a feed name, a configured URL
      +-- FetchError              one feed or page: URL, status or cause          (feed failed)
      |    +-- DeferredError      Retry-After longer than we wait: deferred, not failed
      |    +-- RefusedError       the crawl guard refused a page's address (never retried)
@@ -39,6 +41,15 @@ class ConfigError(AggregatorError):
         super().__init__(f"{path}: {key}" if key else path, message)
         self.path = path
         self.key = key
+
+
+class UsageError(AggregatorError):
+    """A command that cannot do what it was asked, though the config is fine: a feed name that
+    is not there (``prune``, ``enable``, ``fetch --feed``), a URL or name already configured
+    (``add``). Its own words, never "config error"."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("", message)
 
 
 class FetchError(AggregatorError):

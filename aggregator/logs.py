@@ -66,6 +66,11 @@ def setup_logging(level: str, fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # httpx logs every request at info ("HTTP Request: GET ..."), which would double each
+    # fetch line: the libraries' chatter is for --log-level debug.
+    chatter = logging.NOTSET if level.lower() == "debug" else logging.WARNING
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(chatter)
 
 
 def report(text: str) -> None:

@@ -249,3 +249,4 @@ class PassSummary:
     seconds: float = 0.0
     bugs: int = 0  # feeds that hit an internal error (exit 3)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (feed name, error)
+    output_error: str | None = None  # outputs that could not be written (exit 4)

@@ -37,15 +37,16 @@ class Written:
 
 
 def write_files(folder: Path, files: Mapping[str, str]) -> Written:
-    """Write ``{name: text}`` into ``folder`` atomically; unchanged files are not touched."""
+    """Write ``{name: text}`` into ``folder`` atomically; unchanged files are not touched.
+    Errors name the folder (the configured posts_dir), never a hidden temp file."""
     for name in files:
         if not _SAFE_NAME.match(name) or name in (".", ".."):
             raise OutputError(str(folder / name), "unsafe file name")
-    return _write_batch(folder, files)
+    return _write_batch(folder, files, folder)
 
 
-def _write_batch(folder: Path, files: Mapping[str, str]) -> Written:
-    with _output_errors(folder):
+def _write_batch(folder: Path, files: Mapping[str, str], subject: Path) -> Written:
+    with _output_errors(subject):
         folder.mkdir(parents=True, exist_ok=True)
         base = str(folder)  # plain strings: pathlib costs more than the syscalls here
         changed: dict[str, bytes] = {}
@@ -80,7 +81,7 @@ def write_file(path: Path, text: str) -> bool:
     already held these bytes."""
     if not path.name:
         raise OutputError(str(path), "not a file path")
-    return bool(_write_batch(path.parent, {path.name: text}))
+    return bool(_write_batch(path.parent, {path.name: text}, path))
 
 
 def remove_temp_files(folder: Path) -> None:
@@ -171,14 +172,28 @@ def _fsync_dir(folder: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def _output_errors(folder: Path) -> Iterator[None]:
+def _output_errors(subject: Path) -> Iterator[None]:
+    """OSError -> OutputError naming ``subject``: the folder or file the config names, which
+    the user can act on (the temp file a write failed on is gone by then)."""
     try:
         yield
     except OSError as e:
-        reason = {
-            errno.ENOSPC: "disk full",
-            errno.EROFS: "read-only file system",
-            errno.EACCES: "permission denied",
-            errno.EDQUOT: "disk quota exceeded",
-        }.get(e.errno or 0, e.strerror or str(e))
-        raise OutputError(str(e.filename or folder), f"cannot write: {reason}") from e
+        # Not chained: the OSError's text would name the temp file again.
+        raise OutputError(str(subject), f"cannot write: {_reason(e, subject)}") from None
+
+
+def _reason(error: OSError, subject: Path) -> str:
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):
+        # A file where a folder must be: say which one.
+        path = Path(error.filename or subject)
+        for candidate in (path, *path.parents):
+            if candidate.exists() and not candidate.is_dir():
+                where = "it " if candidate == subject else f"{candidate} "
+                return f"{where}is a file, not a folder"
+    return {
+        errno.ENOSPC: "disk full",
+        errno.EROFS: "read-only file system",
+        errno.EACCES: "permission denied",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EISDIR: f"{error.filename2 or subject} is a folder, not a file",
+    }.get(error.errno or 0, error.strerror or str(error))

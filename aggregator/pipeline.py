@@ -12,6 +12,7 @@ publish(store)                    -> post files, Atom   (after the feeds: render
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -47,7 +48,7 @@ from .models import (
     PassSummary,
 )
 from .parse import parse_document
-from .publish import BackgroundPublisher, publish
+from .publish import BackgroundPublisher, PublishError, publish
 from .schedule import Signals, next_check
 from .store import Store
 
@@ -319,8 +320,28 @@ def _exit_with(parent_sentinel: int) -> None:
     os._exit(1)
 
 
+def _stop_resource_tracker() -> None:
+    """The spawn pool's semaphores start multiprocessing's resource tracker, a process of its
+    own that exits only when it reads EOF on its pipe, that is after this process has exited:
+    `aggregator fetch` returned while it was still there (FACTS.md). CPython 3.11 has no public
+    way to stop it; ``ResourceTracker._stop()`` (what CPython's own tests call) closes the pipe
+    and waits for the process. First the pool's queues are collected, so that their semaphores
+    unregister with the running tracker: an unregister after the stop would start a new one."""
+    from multiprocessing import resource_tracker
+
+    gc.collect()
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if callable(stop):
+        stop()
+
+
 class ParserPool:
-    """Worker processes for parse + normalize (CPU-bound), started on first use."""
+    """Worker processes for parse + normalize (CPU-bound), started on first use. ``close``
+    leaves no process behind: the workers are joined, and with the last pool the resource
+    tracker goes too."""
+
+    _open = 0  # pools of this process with live workers
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
@@ -334,6 +355,7 @@ class ParserPool:
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_ignore_interrupts
             )
+            ParserPool._open += 1
         return self._executor
 
     async def run(
@@ -385,6 +407,9 @@ class ParserPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+            ParserPool._open -= 1
+            if ParserPool._open == 0:
+                _stop_resource_tracker()
 
     def __enter__(self) -> ParserPool:
         return self
@@ -434,8 +459,17 @@ async def run_pass(
                     await publisher.close()
     if publisher:
         changes = publisher.changes
-        changes.merge(await publish(store, config.output))
-        await run_on_change(config.output, changes)
+        try:
+            changes.merge(await publish(store, config.output))
+        except PublishError as e:
+            # Every output that could be written was; the feeds' results are stored and the
+            # posts stay pending. The summary is still due, then exit 4 (cli/fetching.py).
+            changes.merge(e.changes)
+            summary.output_error = str(e)
+        # Once for the pass: the posts written while feeds were fetched and the closing round.
+        changes.log()
+        if not summary.output_error:
+            await run_on_change(config.output, changes)
     else:
         log.warning("another worker holds the publisher lock: it writes the posts and feeds")
     summary.seconds = time.monotonic() - started

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .config import OutputConfig
+from .errors import OutputError
 from .models import StoredArticle
 from .output import missing_files, remove_temp_files, write_file, write_files
 from .render import render_atom, render_json_feed, render_post
 from .store import Store
+from .text import counted
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,17 @@ class Changes:
         self.removed += other.removed
         self.feeds_changed |= other.feeds_changed
 
+    def log(self) -> None:
+        """One info line for one publishing round with what it wrote (removals are logged
+        where they are decided: retention, prune)."""
+        if self.added or self.updated or self.feeds_changed:
+            log.info(
+                "published added=%d updated=%d feeds_changed=%s",
+                len(self.added),
+                len(self.updated),
+                self.feeds_changed,
+            )
+
     def manifest(self, output: OutputConfig) -> dict[str, object]:
         def posts(refs: list[tuple[str, str]]) -> list[dict[str, str]]:
             return [{"id": i, "path": str(output.posts_dir / name)} for i, name in refs]
@@ -54,17 +67,28 @@ class Changes:
         }
 
 
+class PublishError(OutputError):
+    """Some outputs could not be written; every other one was. ``changes``: what was."""
+
+    def __init__(self, errors: Sequence[OutputError], changes: Changes) -> None:
+        super().__init__("", "; ".join(str(e) for e in errors))
+        self.errors = list(errors)
+        self.changes = changes
+
+
 async def publish(store: Store, output: OutputConfig) -> Changes:
-    """Everything that changed: pending and missing posts, then the Atom and JSON Feed."""
-    changes = await publish_posts(store, output, repair=True)
-    changes.feeds_changed = await publish_feeds(store, output)
-    if changes:
-        log.info(
-            "published added=%d updated=%d feeds_changed=%s",
-            len(changes.added),
-            len(changes.updated),
-            changes.feeds_changed,
-        )
+    """Everything that changed: pending and missing posts, then the Atom and JSON Feed. Each
+    output is written even when another cannot be (a posts folder that refuses does not keep
+    the Atom document from being written); then PublishError names every one that failed."""
+    errors: list[OutputError] = []
+    try:
+        changes = await publish_posts(store, output, repair=True)
+    except OutputError as e:
+        errors.append(e)
+        changes = Changes()
+    changes.feeds_changed = await _write_feeds(store, output, errors)
+    if errors:
+        raise PublishError(errors, changes) from errors[0]
     return changes
 
 
@@ -89,12 +113,29 @@ async def publish_posts(store: Store, output: OutputConfig, repair: bool = False
 
 
 async def publish_feeds(store: Store, output: OutputConfig) -> bool:
-    """The Atom document and, when configured, the JSON Feed; True if either changed."""
+    """The Atom document and, when configured, the JSON Feed; True if either changed. Both are
+    tried; PublishError names what could not be written."""
+    errors: list[OutputError] = []
+    changed = await _write_feeds(store, output, errors)
+    if errors:
+        raise PublishError(errors, Changes(feeds_changed=changed)) from errors[0]
+    return changed
+
+
+async def _write_feeds(store: Store, output: OutputConfig, errors: list[OutputError]) -> bool:
+    """Each feed document written if it can be; the failures appended to ``errors``."""
     articles = await store.newest(output.atom_limit)
-    changed = await publish_atom(store, output, articles)
+    changed = False
+    try:
+        changed |= await publish_atom(store, output, articles)
+    except OutputError as e:
+        errors.append(e)
     if output.json_feed_path:
         text = render_json_feed(articles, title=output.atom_title, feed_url=output.json_feed_url)
-        changed |= await asyncio.to_thread(write_file, output.json_feed_path, text)
+        try:
+            changed |= await asyncio.to_thread(write_file, output.json_feed_path, text)
+        except OutputError as e:
+            errors.append(e)
     return changed
 
 
@@ -132,7 +173,13 @@ class BackgroundPublisher:
         while not self._closing:
             await self._wake.wait()
             self._wake.clear()
-            self.changes.merge(await publish_posts(self._store, self._output))
+            try:
+                self.changes.merge(await publish_posts(self._store, self._output))
+            except OutputError as e:
+                # The posts stay pending and the pass goes on; the closing publish() tries
+                # them again, writes the other outputs and reports what still fails.
+                log.debug("posts not written during the pass: %s", e)
+                return
 
 
 async def _requeue_missing_posts(store: Store, output: OutputConfig) -> None:
@@ -144,5 +191,5 @@ async def _requeue_missing_posts(store: Store, output: OutputConfig) -> None:
         missing += await asyncio.to_thread(missing_files, output.posts_dir, page)
         after = page[-1][0]
     if missing:
-        log.info("re-creating %d missing post files", len(missing))
+        log.info("re-creating %s", counted(len(missing), "missing post file"))
         await store.mark_unrendered(missing)

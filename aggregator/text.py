@@ -27,3 +27,8 @@ def _keep_char(c: str) -> bool:
     if c in "\ufffe\uffff":
         return False
     return unicodedata.category(c) not in _REMOVED_CATEGORIES
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 feed``, ``2 feeds``: a count with its noun agreeing."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"

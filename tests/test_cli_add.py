@@ -115,10 +115,13 @@ def test_a_title_already_taken_gets_a_number(ws: Workspace, site: LoopbackServer
 
 def test_a_configured_url_exits_2_before_any_request(ws: Workspace, site: LoopbackServer) -> None:
     old = write_config(ws, site)
-    result = ws.run("add", site.url("/existing.xml").replace("http://", "HTTP://"))
+    typed = site.url("/existing.xml").replace("http://", "HTTP://")
+    result = ws.run("add", typed)
     assert result.returncode == 2
-    assert "already configured as feed 'Existing'" in result.stderr
-    assert str(ws.config_path) in result.stderr
+    assert result.stderr == (
+        f"aggregator: {typed} is already configured as feed 'Existing' "
+        f"(as {site.url('/existing.xml')}) in {ws.config_path}\n"
+    )
     assert site.requests == []
     assert ws.config_path.read_text(encoding="utf-8") == old
 
@@ -132,8 +135,9 @@ def test_a_discovered_url_already_configured_exits_2(ws: Workspace, site: Loopba
     )
     result = ws.run("add", site.url("/blog"))
     assert result.returncode == 2
-    assert f"{site.url('/existing.xml')} is already configured as feed 'Existing'" in (
-        result.stderr
+    assert result.stderr == (
+        f"aggregator: {site.url('/blog')} leads to the feed {site.url('/existing.xml')}, "
+        f"which is already configured as feed 'Existing' in {ws.config_path}\n"
     )
     assert ws.config_path.read_text(encoding="utf-8") == old
 
@@ -142,7 +146,7 @@ def test_a_name_already_taken_exits_2(ws: Workspace, site: LoopbackServer) -> No
     old = write_config(ws, site)
     result = ws.run("add", site.url("/"), "--name", "Existing")
     assert result.returncode == 2
-    assert "a feed named 'Existing' already exists" in result.stderr
+    assert result.stderr == f"aggregator: a feed named 'Existing' is already in {ws.config_path}\n"
     assert ws.config_path.read_text(encoding="utf-8") == old
 
 
@@ -175,3 +179,27 @@ def test_a_local_feed_file(ws: Workspace, site: LoopbackServer) -> None:
     assert result.returncode == 0, result.stderr
     feed = load_config(ws.config_path).feed("Loopback RSS")
     assert feed is not None and feed.url == local.as_uri()
+
+
+def test_add_without_a_config_file_creates_a_starter_one(
+    ws: Workspace, site: LoopbackServer
+) -> None:
+    result = ws.run("add", site.url("/"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f'added "Loopback Atom": {site.url("/atom.xml")}\n'
+    assert f"created {ws.config_path}: a starter config" in result.stderr
+    config = load_config(ws.config_path)
+    assert [(f.name, f.url) for f in config.feeds] == [("Loopback Atom", site.url("/atom.xml"))]
+    assert config.output.posts_dir == ws.root / "data" / "posts"
+
+
+def test_add_that_fails_without_a_config_file_creates_nothing(
+    ws: Workspace, site: LoopbackServer
+) -> None:
+    site.routes["/plain"] = FeedResource(
+        b"<!doctype html><title>No feed</title>", "text/html", validators=False
+    )
+    del site.routes["/atom.xml"]
+    result = ws.run("add", site.url("/plain"))
+    assert result.returncode == 1
+    assert not ws.config_path.exists()

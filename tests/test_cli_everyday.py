@@ -178,3 +178,35 @@ def test_the_proxy_carries_feed_requests(loopback: LoopbackServer, ws: Workspace
 def test_version(ws: Workspace) -> None:
     result = ws.run("--version", config_first=False)
     assert result.returncode == 0 and result.stdout.startswith("aggregator ")
+
+
+ONE_ITEM = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>One</title>'
+    b"<item><guid>only-1</guid><title>The only story</title>"
+    b"<link>https://one.example/1</link><description>Text.</description></item>"
+    b"</channel></rss>"
+)
+
+
+def test_a_count_of_one_is_singular_everywhere(loopback: LoopbackServer, ws: Workspace) -> None:
+    loopback.routes["/one.xml"] = FeedResource(ONE_ITEM, "application/rss+xml")
+    tables: list[dict[str, object]] = [{"name": "One", "url": loopback.url("/one.xml")}]
+    ws.write_config(tables)
+    opml = ws.root / "one.opml"
+
+    checked = ws.run("check")
+    exported = ws.run("export-opml", "-o", str(opml))
+    fetched = ws.fetch()
+    for post in ws.posts_dir.iterdir():
+        post.unlink()  # for render to re-create
+    rendered = ws.run("render")
+    ws.write_config([])
+    pruned = ws.run("prune", "One")
+    imported = ws.run("import-opml", str(opml))
+
+    assert checked.stderr == f"{ws.config_path}: ok (1 feed)\n"
+    assert exported.stderr == "exported 1 feed\n"
+    assert "articles: 1 new" in fetched.stderr
+    assert rendered.stderr.startswith("rendered: 1 post re-created, 0 rewritten"), rendered.stderr
+    assert pruned.stderr == "pruned One: 1 article and its post\n"
+    assert f"{ws.config_path}: 1 feed added, 0 skipped" in imported.stderr

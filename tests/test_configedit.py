@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.configedit import FeedEntry, append_feed, append_feeds, insert_feeds
-from aggregator.errors import ConfigError, OutputError
+from aggregator.config import load_config, parse_config
+from aggregator.configedit import (
+    STARTER_CONFIG,
+    FeedEntry,
+    append_feed,
+    append_feeds,
+    insert_feeds,
+)
+from aggregator.errors import ConfigError, OutputError, UsageError
 from aggregator.opml import OpmlFeed
 
 NEW = [FeedEntry('New "q"', "https://n.example/", ("x", "y")), FeedEntry("M", "https://m.example/")]
@@ -123,19 +130,38 @@ def test_append_feed_writes_atomically_keeping_the_mode(config: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "url", "message"),
     [
-        ("A", "https://new.example/", "a feed named 'A' already exists"),
-        ("B", "https://A.example:443/feed", "is already configured as feed 'A'"),
-        ("B", "http://www.a.example/feed#top", "is already configured as feed 'A'"),
+        ("A", "https://new.example/", "a feed named 'A' is already in {config}"),
+        (
+            "B",
+            "https://A.example:443/feed",
+            "https://A.example:443/feed is already configured as feed 'A' "
+            "(as https://a.example/feed) in {config}",
+        ),
+        (
+            "B",
+            "http://www.a.example/feed#top",
+            "http://www.a.example/feed#top is already configured as feed 'A' "
+            "(as https://a.example/feed) in {config}",
+        ),
     ],
 )
 def test_append_feed_refuses_a_duplicate_naming_the_file(
     config: Path, name: str, url: str, message: str
 ) -> None:
     old = config.read_bytes()
-    with pytest.raises(ConfigError, match=message) as caught:
+    with pytest.raises(UsageError) as caught:
         append_feed(config, name, url)
-    assert caught.value.path == str(config)
+    assert str(caught.value) == message.format(config=config)
     assert config.read_bytes() == old
+
+
+def test_a_discovered_duplicate_says_which_url_led_to_it(config: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        append_feed(config, "B", "https://a.example/feed", given="https://a.example/")
+    assert str(caught.value) == (
+        "https://a.example/ leads to the feed https://a.example/feed, which is already "
+        f"configured as feed 'A' in {config}"
+    )
 
 
 def test_an_edit_the_loader_refuses_never_replaces_the_file(config: Path) -> None:
@@ -207,3 +233,18 @@ def test_append_feeds_with_nothing_new_leaves_the_file_untouched(config: Path) -
     result = append_feeds(config, [OpmlFeed("Again", "https://a.example/feed")])
     assert result.added == () and len(result.skipped) == 1
     assert config.stat().st_ino == before.st_ino
+
+
+def test_the_starter_config_spells_out_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    starter, empty = parse_config(path, STARTER_CONFIG), parse_config(path, "")
+    assert starter == empty, "what the starter writes is what no file at all would mean"
+    assert "[storage]" in STARTER_CONFIG and "[output]" in STARTER_CONFIG
+
+
+def test_append_feed_creates_a_missing_config_in_a_new_folder(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "config.toml"
+    append_feed(path, "A", "https://a.example/feed")
+    assert path.read_text(encoding="utf-8").startswith(STARTER_CONFIG)
+    assert [f.name for f in load_config(path).feeds] == ["A"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]  # no temp left

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -346,6 +347,33 @@ def test_feeds_are_fetched_on_schedule_and_a_new_item_is_picked_up(
     intervals = gaps([r.at for r in loopback.requests_for("/news.xml")])
     assert all(0.6 <= g <= 3.8 for g in intervals), intervals
     assert 1.2 <= sum(intervals) / len(intervals) <= 2.8, intervals
+
+
+def published(log: str) -> list[tuple[int, int, bool]]:
+    """(added, updated, feeds_changed) of each ``published`` log line."""
+    found = re.findall(r" published added=(\d+) updated=(\d+) feeds_changed=(True|False)", log)
+    return [(int(a), int(u), f == "True") for a, u, f in found]
+
+
+def test_the_daemon_logs_each_publishing_round_once(
+    loopback: LoopbackServer, ws: Workspace, start_daemon: Callable[[], Daemon]
+) -> None:
+    news = FeedResource(rss(item("p-1", "First")))
+    loopback.routes["/news.xml"] = news
+    write_config(ws, loopback, [("News", "/news.xml")])
+
+    daemon = start_daemon()
+    daemon.wait_for(lambda: sum(a for a, _, _ in published(daemon.log())) == 1, 15, "post 1")
+    daemon.wait_for(lambda: any(f for _, _, f in published(daemon.log())), 15, "Atom logged")
+    news.body = rss(item("p-2", "Second"), item("p-1", "First"))
+    daemon.wait_for(lambda: sum(a for a, _, _ in published(daemon.log())) == 2, 15, "post 2")
+    assert daemon.stop() == 0
+
+    rounds = published(daemon.log())
+    assert len(post_files(ws)) == 2
+    assert sum(a for a, _, _ in rounds) == 2, "each post written is logged once"
+    assert all(a or u or f for a, u, f in rounds), "a round that wrote nothing says nothing"
+    assert "HTTP Request" not in daemon.log()
 
 
 DUE_NOW = (  # times are stored as 2026-01-01T00:00:00.000+00:00

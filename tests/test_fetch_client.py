@@ -1,18 +1,24 @@
-"""Fetcher over httpx.MockTransport (no sockets) and local files."""
+"""Fetcher over httpx.MockTransport (no sockets) and local files; the size cap's guard also
+streams from the loopback server (tests/server.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import os
+import re
+import threading
 import zlib
 from collections.abc import AsyncIterator, Callable, Coroutine
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import brotli
 import httpx
 import pytest
+from server import LoopbackServer, Reply
 
 import aggregator.fetch.client as client_module
 from aggregator.config import FeedConfig, FetchConfig
@@ -206,6 +212,75 @@ def test_decompressed_size_is_capped() -> None:
     assert "decompression" in str(error)
 
 
+class CountingTransport(httpx.AsyncBaseTransport):
+    """The real transport, counting the body bytes the client pulls from the network."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.read = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        body = response.stream
+        assert isinstance(body, httpx.AsyncByteStream)
+        counter = self
+
+        class Counted(httpx.AsyncByteStream):
+            async def __aiter__(self) -> AsyncIterator[bytes]:
+                async for chunk in body:
+                    counter.read += len(chunk)
+                    yield chunk
+
+            async def aclose(self) -> None:
+                await body.aclose()
+
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=Counted(),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_an_endless_body_is_cut_off_while_streaming(loopback: LoopbackServer) -> None:
+    """Without Content-Length the cap is only known while streaming: the check inside the
+    loop must stop the read at the cap plus one chunk (the check after the loop would read
+    an endless body whole; the server here gives up at 64 times the cap so that such a bug
+    fails this test instead of hanging it)."""
+    cap = 256 * 1024
+    limit = 64 * cap
+    sent = [0]
+
+    def endless(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        handler.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n"
+        )
+        block = b"<" * 16384
+        with contextlib.suppress(OSError):  # the client hangs up: what this test wants
+            while sent[0] < limit and not stop.is_set():
+                handler.wfile.write(block)
+                sent[0] += len(block)
+
+    loopback.routes["/endless"] = lambda request: Reply(raw=endless)
+    counting = CountingTransport()
+    config = FetchConfig(max_bytes=cap, retries=0, allow_private=True)
+
+    async def run() -> None:
+        async with Fetcher(config) as fetcher:
+            await fetcher._client.aclose()
+            fetcher._client = httpx.AsyncClient(transport=counting)
+            await fetcher.fetch_feed(loopback.url("/endless"), FEED)
+
+    with pytest.raises(FetchError, match=r"exceeds max_bytes"):
+        asyncio.run(run())
+    # One loop chunk past the cap, plus what the chunker had pulled towards the next one.
+    assert cap < counting.read <= cap + 2 * client_module._CHUNK, counting.read
+    assert sent[0] < limit, "the client hung up long before the server would have stopped"
+
+
 # --- retries ------------------------------------------------------------------------------------
 
 
@@ -247,9 +322,39 @@ def test_timeout_is_a_fetch_error(sleeps: list[float]) -> None:
         return httpx.Response(200)
 
     feed = FeedConfig(name="F", url=URL, timeout=0.05)
-    with pytest.raises(FetchError, match=r"timed out after 0\.05s"):
+    with pytest.raises(FetchError, match=r"timed out after 0\.05 s"):
         fetch(slow, feed=feed, config=FetchConfig(retries=1))
     assert len(sleeps) == 1, "a timeout is transient: retried once"
+
+
+def test_a_hung_server_error_says_attempts_and_total_time(sleeps: list[float]) -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.wait_for(asyncio.Event().wait(), timeout=5)
+        return httpx.Response(200)
+
+    feed = FeedConfig(name="F", url=URL, timeout=0.2)
+    with pytest.raises(FetchError) as info:
+        fetch(hang, feed=feed, config=FetchConfig(retries=2))
+    found = re.search(r"timed out after 0\.2 s, 3 attempts, (\d+\.\d) s in all", str(info.value))
+    assert found, str(info.value)
+    assert float(found.group(1)) >= 0.6, "three whole attempts of 0.2 s each"
+
+
+def test_retried_failure_counts_the_waits_in_its_total(
+    sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(client_module, "_monotonic", lambda: clock[0] + sum(sleeps))
+    server = Server(httpx.Response(503, headers={"Retry-After": "7"}))
+    error = fetch_error(server, config=FetchConfig(retries=2, max_retry_wait=30.0))
+    assert sleeps == [7.0, 7.0]
+    assert error.status == 503 and error.retry_after == 7.0, "still the server's answer"
+    assert str(error).endswith("HTTP 503, 3 attempts, 14 s in all"), str(error)
+
+
+def test_a_failure_without_retries_says_nothing_of_attempts(sleeps: list[float]) -> None:
+    error = fetch_error(Server(httpx.Response(404)))
+    assert "attempt" not in str(error) and str(error).endswith("HTTP 404 Not Found")
 
 
 @pytest.mark.parametrize("status", [429, 503], ids=str)

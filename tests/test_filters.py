@@ -161,7 +161,7 @@ def test_an_invalid_regex_exits_2_naming_feed_and_key(ws: Workspace) -> None:
     ws.write_config([{"name": "F", "url": "http://127.0.0.1:9/f", "exclude": ["title:(unclosed"]}])
     result = ws.run("check")
     assert result.returncode == 2
-    assert "feeds[0].exclude" in result.stderr and "regex" in result.stderr
+    assert 'feeds[0] "F".exclude' in result.stderr and "regex" in result.stderr
 
 
 def test_backlog_keeps_the_newest_on_first_fetch_only(

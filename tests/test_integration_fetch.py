@@ -465,7 +465,7 @@ def _duplicate_names(ws: Workspace) -> str:
             {"name": "Twin", "url": "http://127.0.0.1:9/b.xml"},
         ]
     )
-    return "feeds[1].name"
+    return 'feeds[1] "Twin".name'
 
 
 def _duplicate_urls(ws: Workspace) -> str:
@@ -475,12 +475,12 @@ def _duplicate_urls(ws: Workspace) -> str:
             {"name": "Two", "url": "http://127.0.0.1:9/same.xml"},
         ]
     )
-    return "feeds[1].url"
+    return 'feeds[1] "Two".url'
 
 
 def _unknown_feed_key(ws: Workspace) -> str:
     ws.write_config([{"name": "One", "url": "http://127.0.0.1:9/a.xml", "colour": "red"}])
-    return "feeds[0].colour"
+    return 'feeds[0] "One".colour'
 
 
 @pytest.mark.parametrize(
@@ -535,7 +535,7 @@ def test_config_option_is_read_before_or_after_the_command(
 
     assert_ok(run)
     assert "Listed" in run.stdout
-    assert ws.database.exists()
+    assert f"{ws.database}: no database yet" in run.stderr, "the config's database"
 
 
 def test_atom_to_stdout_prints_the_atom_document(loopback: LoopbackServer, ws: Workspace) -> None:
@@ -575,7 +575,7 @@ def test_check_validates_the_config_without_fetching(tmp_path: Path) -> None:
     ws.write_config([{"name": "A", "url": "http://127.0.0.1:9/never.xml"}])
     ok = ws.run("check")
     assert ok.returncode == 0, ok.stderr
-    assert "1 feeds" in ok.stderr
+    assert "(1 feed)" in ok.stderr
     assert not ws.database.exists()
     ws.config_path.write_text(ws.config_path.read_text() + "\nbogus = 1\n", encoding="utf-8")
     bad = ws.run("check")

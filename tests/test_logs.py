@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from server import FIXTURE_FEEDS, LoopbackServer, Workspace, serve_fixture_feeds
 
 from aggregator.config import Config, FeedConfig, FetchConfig, OutputConfig, StorageConfig
 from aggregator.logs import redact_secrets_of, report, setup_logging
@@ -53,3 +54,33 @@ def test_short_values_are_not_masked(capsys: pytest.CaptureFixture[str]) -> None
     redact_secrets_of(Config(cfg.path, cfg.storage, cfg.output, feeds=(short,)))
     logging.getLogger("aggregator.test").warning("fetched 10 feeds")
     assert "fetched 10 feeds" in capsys.readouterr().err
+
+
+def published_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if " published " in line]
+
+
+def test_info_logs_each_event_once_with_the_right_figures(
+    loopback: LoopbackServer, ws: Workspace
+) -> None:
+    ws.write_config(serve_fixture_feeds(loopback, FIXTURE_FEEDS[:2]))
+
+    first = ws.fetch("--log-level", "info")
+    again = ws.fetch("--log-level", "info")
+
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert len(ws.posts()) == 4
+    assert "HTTP Request" not in first.stderr + again.stderr, "httpx's own line per request"
+    fetched = [line for line in first.stderr.splitlines() if "fetched feed=" in line]
+    assert len(fetched) == 2, first.stderr
+    assert [line.split(" published ")[1] for line in published_lines(first.stderr)] == [
+        "added=4 updated=0 feeds_changed=True"
+    ], first.stderr
+    assert published_lines(again.stderr) == [], "nothing was written: nothing to say"
+
+
+def test_debug_shows_the_http_libraries_lines(loopback: LoopbackServer, ws: Workspace) -> None:
+    ws.write_config(serve_fixture_feeds(loopback, FIXTURE_FEEDS[:1]))
+    run = ws.fetch("--log-level", "debug")
+    assert run.returncode == 0, run.stderr
+    assert "httpx: HTTP Request: GET" in run.stderr

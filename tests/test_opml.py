@@ -404,7 +404,7 @@ def test_a_broken_config_is_never_edited(ws: Workspace) -> None:
     ws.config_path.write_text(broken, encoding="utf-8")
     result = ws.run("import-opml", str(write_opml(ws, READER_EXPORT)))
     assert result.returncode == 2
-    assert "feeds[0].url: missing required key" in result.stderr
+    assert 'feeds[0] "x".url: missing required key' in result.stderr
     assert ws.config_path.read_text(encoding="utf-8") == broken
 
 
@@ -414,3 +414,29 @@ def test_export_writes_to_any_file_name_the_user_chooses(ws: Workspace, tmp_path
     result = ws.run("export-opml", "-o", str(target))
     assert result.returncode == 0, result.stderr
     assert b'xmlUrl="http://127.0.0.1:9/a.xml"' in target.read_bytes()
+
+
+def test_a_first_import_creates_a_starter_config(ws: Workspace) -> None:
+    assert not ws.config_path.exists()
+    result = ws.run("import-opml", str(write_opml(ws, READER_EXPORT)))
+    assert result.returncode == 0, result.stderr
+    assert f"created {ws.config_path}: a starter config" in result.stderr
+    assert "6 feeds added, 0 skipped" in result.stderr
+    text = ws.config_path.read_text(encoding="utf-8")
+    assert text.startswith("# aggregator configuration")
+    config = load_config(ws.config_path)
+    assert len(config.feeds) == 6
+    assert config.storage.database == str(ws.root / "data" / "aggregator.sqlite3")
+    assert (config.output.posts_dir, config.output.atom_path) == (
+        ws.root / "data" / "posts",
+        ws.root / "data" / "atom.xml",
+    )
+    assert ws.run("check").returncode == 0
+    assert sorted(p.name for p in ws.root.iterdir() if p.is_file()) == ["config.toml", "subs.opml"]
+
+
+def test_a_failed_first_import_creates_nothing(ws: Workspace) -> None:
+    result = ws.run("import-opml", str(write_opml(ws, b"<opml><body>", "bad.opml")))
+    assert result.returncode == 2
+    assert not ws.config_path.exists()
+    assert "no such config file" not in result.stderr

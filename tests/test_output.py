@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import aggregator.output
 from aggregator.errors import OutputError
 from aggregator.output import TEMP_PREFIX, write_file, write_files
 
@@ -30,3 +34,34 @@ def test_a_chosen_path_that_is_a_folder_is_refused_and_leaves_no_temp_file(
     with pytest.raises(OutputError, match="cannot write"):
         write_file(tmp_path / "out", "<opml/>")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+def test_posts_under_a_file_name_the_folder_and_the_file_in_the_way(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("a file")
+    folder = tmp_path / "blocker" / "posts"
+    with pytest.raises(OutputError) as info:
+        write_files(folder, {"a.md": "x"})
+    assert (
+        str(info.value) == f"{folder}: cannot write: {tmp_path / 'blocker'} is a file, not a folder"
+    )
+
+
+def test_a_refused_write_names_the_folder_not_a_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class NoNewFiles:
+        """``os`` as aggregator.output sees it, refusing to create any file."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        def open(self, path: str, flags: int, *args: Any) -> int:
+            if flags & os.O_CREAT:
+                raise OSError(errno.EACCES, os.strerror(errno.EACCES), path)
+            return os.open(path, flags, *args)
+
+    monkeypatch.setattr(aggregator.output, "os", NoNewFiles())
+    with pytest.raises(OutputError) as info:
+        write_files(tmp_path, {"a.md": "x"})
+    assert str(info.value) == f"{tmp_path}: cannot write: permission denied"
+    assert TEMP_PREFIX not in str(info.value)

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
+import aggregator.extract.sanitize as sanitizer
 from aggregator.config import load_config
 from aggregator.errors import ConfigError
 from aggregator.extract import sanitize_html
@@ -80,6 +81,30 @@ def test_no_payload_output_can_run(payload: str, data_images: bool) -> None:
 def test_the_payload_list_is_a_real_list() -> None:
     assert len(PAYLOADS) >= 60
     assert any("\t" in p for p in PAYLOADS)  # a literal tab inside "javascript:"
+
+
+EVENT_HANDLERS = ("onclick", "onload", "onerror", "onmouseover", "onfocus", "onpointerdown")
+
+
+def test_no_allowed_attribute_is_an_event_handler() -> None:
+    """The allowlist itself: an ``on*`` attribute allowed on any tag runs script."""
+    handlers = {
+        tag: sorted(n for n in names if n.lower().startswith("on"))
+        for tag, names in sanitizer._ATTRIBUTES.items()
+    }
+    assert {tag: names for tag, names in handlers.items() if names} == {}
+
+
+@pytest.mark.parametrize("tag", sorted(sanitizer._TAGS))
+def test_every_allowed_tag_loses_its_event_handlers(tag: str) -> None:
+    attributes = " ".join(f"{name}=alert(1)" for name in EVENT_HANDLERS)
+    output = sanitize_html(f"<div><{tag} id=kept {attributes}>x</{tag}></div>", BASE)
+    assert_cannot_run(output, data_images=False)
+
+
+def test_the_payload_list_has_handlers_on_links_images_and_divs() -> None:
+    for tag in ("a", "img", "div"):
+        assert any(re.search(rf"<{tag}\b[^>]*\son[a-z]+=", p, re.IGNORECASE) for p in PAYLOADS), tag
 
 
 @pytest.mark.parametrize(

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..config import default_config_path, load_config
-from ..errors import AggregatorError, ConfigError, OutputError, StoreError
+from ..errors import AggregatorError, ConfigError, OutputError, StoreError, UsageError
 from ..logs import redact_secrets_of, report, setup_logging
-from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_REFUSED, EXIT_USAGE, log
+from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_REFUSED, EXIT_TERMINATED, EXIT_USAGE, log
 from .configure import cmd_add, cmd_check, cmd_export_opml, cmd_import_opml, cmd_migrate
 from .feeds import cmd_disable, cmd_enable, cmd_feeds, cmd_prune
 from .fetching import cmd_fetch, cmd_run
@@ -39,11 +40,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         config_path = getattr(args, "config", None)
-        config = load_config(Path(config_path) if config_path else default_config_path())
+        config_file = Path(config_path) if config_path else default_config_path()
+        if getattr(args, "creates_config", False):
+            from ..configedit import config_or_starter  # tomlkit: only for these commands
+
+            config = config_or_starter(config_file)
+        else:
+            config = load_config(config_file)
         redact_secrets_of(config)
-        return int(asyncio.run(args.handler(config, args)))
+        work = args.handler(config, args)
+        # The daemon handles its own signals (grace period, reload).
+        return int(asyncio.run(work if args.command == "run" else _stopped_by_sigterm(work)))
+    except _Terminated:
+        report("aggregator: stopped by SIGTERM (what was stored is kept)")
+        return EXIT_TERMINATED
     except ConfigError as e:
         report(f"aggregator: config error: {e}")
+        return EXIT_USAGE
+    except UsageError as e:
+        report(f"aggregator: {e}")
         return EXIT_USAGE
     except (StoreError, OutputError) as e:
         report(f"aggregator: {e}")
@@ -56,6 +71,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:
         log.critical("internal error (a bug; please report it)", exc_info=True)
         return EXIT_BUG
+
+
+class _Terminated(Exception):
+    """SIGTERM ended a one-shot command."""
+
+
+async def _stopped_by_sigterm(work: Coroutine[Any, Any, int]) -> int:
+    """``work``, cancelled by SIGTERM: the pass stops, its parser workers are shut down and the
+    database is closed on the way out (context managers), then exit 143. A second SIGTERM
+    kills at once (the default action, restored)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        loop.remove_signal_handler(signal.SIGTERM)
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    except (ValueError, RuntimeError):  # not the main thread (main() called from a thread)
+        return await work
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if terminated:
+            raise _Terminated from None
+        raise
+    finally:
+        if not terminated:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -172,7 +221,7 @@ def _add_feed_management_commands(commands: Any, common: argparse.ArgumentParser
         metavar="C",
         help="a category, broadest first (repeatable)",
     )
-    add.set_defaults(handler=cmd_add)
+    add.set_defaults(handler=cmd_add, creates_config=True)
 
     import_opml = commands.add_parser(
         "import-opml",
@@ -180,7 +229,7 @@ def _add_feed_management_commands(commands: Any, common: argparse.ArgumentParser
         help="append the feeds of an OPML file to the config file (folders become categories)",
     )
     import_opml.add_argument("file", metavar="FILE", help="the OPML file ('-' for stdin)")
-    import_opml.set_defaults(handler=cmd_import_opml)
+    import_opml.set_defaults(handler=cmd_import_opml, creates_config=True)
 
     export_opml = commands.add_parser(
         "export-opml", parents=[common], help="write every configured feed as OPML 2.0"

@@ -10,11 +10,12 @@ from pathlib import Path
 from ..config import Config
 from ..output import write_file
 from ..store import display_database
+from ..text import counted
 from .common import EXIT_OK, EXIT_USAGE
 
 
 async def cmd_check(config: Config, args: argparse.Namespace) -> int:
-    print(f"{config.path}: ok ({len(config.feeds)} feeds)", file=sys.stderr)
+    print(f"{config.path}: ok ({counted(len(config.feeds), 'feed')})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -48,9 +49,20 @@ async def cmd_add(config: Config, args: argparse.Namespace) -> int:
     async with Fetcher(config.fetch, trusted=[url]) as fetcher:  # the URL the user typed
         found = await discover(fetcher, url)
     name = args.name or unique_name(suggested_name(found), {f.name for f in config.feeds})
-    entry = append_feed(config.path, name, found.url, args.category)
+    created = not config.path.exists()
+    entry = append_feed(config.path, name, found.url, args.category, given=url)
     print(f"added {json.dumps(entry.name, ensure_ascii=False)}: {entry.url}")
+    _say_if_created(config.path, created)
     return EXIT_OK
+
+
+def _say_if_created(path: Path, created: bool) -> None:
+    if created and path.exists():
+        print(
+            f"created {path}: a starter config (its [storage] and [output] say where the "
+            "database, posts and Atom go; docs/config.md lists every key)",
+            file=sys.stderr,
+        )
 
 
 def _url_argument(text: str) -> str | None:
@@ -74,7 +86,9 @@ async def cmd_import_opml(config: Config, args: argparse.Namespace) -> int:
     except OpmlError as e:
         print(f"aggregator: {e}", file=sys.stderr)
         return EXIT_USAGE
+    created = not config.path.exists()
     result = append_feeds(config.path, feeds)
+    _say_if_created(config.path, created)
     for entry in result.added:
         print(f"added {json.dumps(entry.name, ensure_ascii=False)}: {entry.url}")
     for skipped in result.skipped:
@@ -84,7 +98,7 @@ async def cmd_import_opml(config: Config, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(
-        f"{config.path}: {len(result.added)} feeds added, {len(result.skipped)} skipped "
+        f"{config.path}: {counted(len(result.added), 'feed')} added, {len(result.skipped)} skipped "
         "(already configured)",
         file=sys.stderr,
     )
@@ -114,5 +128,5 @@ async def cmd_export_opml(config: Config, args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
     else:
         write_file(Path(args.output).resolve(), data.decode("utf-8"))
-    print(f"exported {len(feeds)} feeds", file=sys.stderr)
+    print(f"exported {counted(len(feeds), 'feed')}", file=sys.stderr)
     return EXIT_OK

@@ -9,41 +9,66 @@ from datetime import datetime
 from typing import Any
 
 from ..config import Config
-from ..errors import ConfigError, StoreError
+from ..errors import StoreError, UsageError
 from ..hooks import run_on_change
+from ..logs import report
 from ..models import FeedState
 from ..output import remove_post_files
 from ..publish import publish
-from ..store import Store, display_database
+from ..store import Store, database_missing, display_database
+from ..text import counted
 from .common import EXIT_OK, with_store
 
 
 async def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
+    if database_missing(config.storage.database):
+        # A look creates nothing: the configured feeds, as never fetched.
+        report(
+            f"{display_database(config.storage.database)}: no database yet "
+            "(`aggregator fetch` creates it); the configured feeds have never been fetched"
+        )
+        states = [FeedState(id=0, name=f.name, url=f.url, enabled=f.enabled) for f in config.feeds]
+        _show(sorted(states, key=lambda s: s.name), args.json)
+        return EXIT_OK
+
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
-        states = await store.feed_states()
-        if args.json:
-            json.dump([_feed_json(s) for s in states], sys.stdout, ensure_ascii=False, indent=1)
-            sys.stdout.write("\n")
-            return EXIT_OK
-        header = (
-            "NAME",
-            "URL",
-            "LAST FETCH",
-            "STATUS",
-            "ARTICLES",
-            "ERRORS",
-            "NEXT CHECK",
-            "INTERVAL",
-            "WHY",
-        )
-        rows = [header] + [_feed_row(s) for s in states]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        for r in rows:
-            print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        _show(await store.feed_states(), args.json)
         return EXIT_OK
 
     return await with_store(config, work)
+
+
+def _show(states: list[FeedState], as_json: bool) -> None:
+    if as_json:
+        json.dump([_feed_json(s) for s in states], sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    header = (
+        "NAME",
+        "URL",
+        "LAST FETCH",
+        "STATUS",
+        "ARTICLES",
+        "ERRORS",
+        "NEXT CHECK",
+        "INTERVAL",
+        "WHY",
+    )
+    print(_table([header] + [_feed_row(s) for s in states]), end="")
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    """Columns two spaces apart, aligned by display width: a CJK character takes two cells of
+    a terminal, so counting characters shifted every column after a name like 中文新闻."""
+    from rich.cells import cell_len
+
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = (
+        "  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(r, widths, strict=True))
+        for r in rows
+    )
+    return "".join(line.rstrip() + "\n" for line in lines)
 
 
 def _feed_json(s: FeedState) -> dict[str, Any]:
@@ -94,7 +119,9 @@ def _feed_row(s: FeedState) -> tuple[str, ...]:
 
 
 def _when(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+    """Local time with its offset (``2026-12-02 09:15:00+08:00``): a bare time is read as
+    local, and the store's times are UTC."""
+    return value.astimezone().isoformat(sep=" ", timespec="seconds")
 
 
 def _duration(seconds: float) -> str:
@@ -116,7 +143,7 @@ async def _set_disabled(config: Config, name: str, reason: str | None) -> int:
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
         if not await store.set_disabled(name, reason):
-            raise ConfigError(str(config.path), f"no feed named {name!r}", key="feeds")
+            raise UsageError(f"no feed named {name!r} in {config.path} or in the database")
         print(f"{'disabled' if reason else 'enabled'} {name}", file=sys.stderr)
         return EXIT_OK
 
@@ -128,15 +155,16 @@ async def cmd_prune(config: Config, args: argparse.Namespace) -> int:
     rows go, and the Atom document and JSON Feed are written without it."""
     name = args.name
     if config.feed(name) is not None:
-        raise ConfigError(
-            str(config.path), f"feed {name!r} is still configured: remove it first", key="feeds"
-        )
+        raise UsageError(f"feed {name!r} is still in {config.path}: remove it there first")
 
     async def work(store: Store) -> int:
         await store.sync_feeds(config.feeds)
         articles = await store.feed_articles(name)
         if articles is None:
-            raise ConfigError(str(config.path), f"no feed named {name!r} in the database")
+            raise UsageError(
+                f"no feed named {name!r} in the database "
+                f"({display_database(config.storage.database)})"
+            )
         if not await store.lead_publisher():
             # The post files are where the publisher writes them, maybe on another machine.
             raise StoreError(
@@ -149,7 +177,8 @@ async def cmd_prune(config: Config, args: argparse.Namespace) -> int:
         changes = await publish(store, config.output)
         changes.removed += articles
         await run_on_change(config.output, changes)
-        print(f"pruned {name}: {len(articles)} articles and their posts", file=sys.stderr)
+        posts = "its post" if len(articles) == 1 else "their posts"
+        print(f"pruned {name}: {counted(len(articles), 'article')} and {posts}", file=sys.stderr)
         return EXIT_OK
 
     return await with_store(config, work)

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, FeedConfig, OutputConfig
-from ..errors import ConfigError
+from ..errors import UsageError
 from ..logs import report
 from ..models import FeedState, Outcome, PassSummary
 from ..pipeline import FeedOutcome, run_pass
 from ..store import Store
-from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_OK, log, with_store
+from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_OK, EXIT_REFUSED, log, with_store
 
 
 async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
@@ -24,7 +24,7 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
     if args.feed:
         unknown = [n for n in args.feed if config.feed(n) is None]
         if unknown:
-            raise ConfigError(str(config.path), f"no feed named {unknown[0]!r}", key="feeds")
+            raise UsageError(f"no feed named {unknown[0]!r} in {config.path}")
         feeds = [f for f in config.feeds if f.name in args.feed]
     show_progress = not args.no_progress and sys.stderr.isatty()
 
@@ -48,8 +48,12 @@ async def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
         if args.json:
             json.dump(_fetch_json(summary, outcomes), sys.stdout, ensure_ascii=False, indent=1)
             sys.stdout.write("\n")
+        if summary.output_error:
+            report(f"aggregator: {summary.output_error}")
         if summary.bugs:
             return EXIT_BUG
+        if summary.output_error:
+            return EXIT_REFUSED
         return EXIT_FEED_FAILED if summary.feeds_failed else EXIT_OK
 
     return await with_store(config, work)

@@ -13,6 +13,7 @@ from ..output import write_file
 from ..publish import publish, publish_atom
 from ..render import render_atom
 from ..store import Store
+from ..text import counted
 from .common import EXIT_OK, with_store
 
 
@@ -47,7 +48,8 @@ async def cmd_render(config: Config, args: argparse.Namespace) -> int:
             return EXIT_OK
         changes = await publish(store, config.output)
         print(
-            f"rendered: {len(changes.added)} posts re-created, {len(changes.updated)} rewritten"
+            f"rendered: {counted(len(changes.added), 'post')} re-created, "
+            f"{len(changes.updated)} rewritten"
             f"{', feeds changed' if changes.feeds_changed else ''}",
             file=sys.stderr,
         )

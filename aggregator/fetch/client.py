@@ -6,8 +6,10 @@ and Retry-After. Local paths and file: URLs are read with the same cap (the offl
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import logging
+import time
 import weakref
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -132,6 +134,7 @@ class Fetcher:
     async def _with_retries(
         self, url: str, headers: dict[str, str], extensions: dict[str, Any], timeout: float
     ) -> FetchResult:
+        started = _monotonic()
         attempt = 0
         while True:
             try:
@@ -139,7 +142,11 @@ class Fetcher:
             except FetchError as e:
                 wait = self._retry_wait(e, attempt)
                 if wait is None:
-                    raise
+                    if attempt == 0:
+                        raise
+                    # The last attempt's words alone hide the retries: "timed out after 30 s"
+                    # when the feed took 92 s in all.
+                    raise _after_attempts(e, attempt + 1, _monotonic() - started) from None
             attempt += 1
             log.debug("retrying %s in %.1fs (attempt %d)", url, wait, attempt)
             await asyncio.sleep(wait)
@@ -176,7 +183,7 @@ class Fetcher:
         except RefusedAddress as e:
             raise RefusedError(url, str(e)) from None
         except TimeoutError:
-            raise FetchError(url, f"timed out after {timeout:g}s") from None
+            raise FetchError(url, f"timed out after {timeout:g} s") from None
         except httpx.TooManyRedirects:
             raise FetchError(
                 url, f"more than {self.config.max_redirects} redirects", status=0
@@ -254,6 +261,18 @@ class Fetcher:
             expires=h.get("Expires"),
             permanent_url=final_url if moved else None,
         )
+
+
+_monotonic = time.monotonic  # a seam for tests that fake the waits
+
+
+def _after_attempts(error: FetchError, attempts: int, seconds: float) -> FetchError:
+    """The same error (class, status, Retry-After) saying how many attempts and how long."""
+    total = f"{seconds:.0f}" if seconds >= 10 else f"{seconds:.1f}"
+    again = copy.copy(error)
+    again.message = f"{error.message}, {attempts} attempts, {total} s in all"
+    again.args = (error.subject, again.message)
+    return again
 
 
 def _client(config: FetchConfig, guard: Guard | None) -> httpx.AsyncClient:

@@ -7,6 +7,7 @@ Nothing outside this package writes SQL. The pipeline talks to ``Store`` only.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -24,7 +25,7 @@ from ..models import (
 )
 from .dsn import display_database, is_postgres, scheme
 
-__all__ = ["Store", "display_database", "migrate_store", "open_store"]
+__all__ = ["Store", "database_missing", "display_database", "migrate_store", "open_store"]
 
 
 class Store(Protocol):
@@ -134,6 +135,15 @@ async def migrate_store(database: str) -> tuple[int, int]:
 
     _refuse_unknown_scheme(database)
     return await SqliteStore.migrate(database)
+
+
+def database_missing(database: str) -> bool:
+    """True when ``database`` names an SQLite file that does not exist yet: a read-only command
+    has nothing to read then, and must not create it by opening it."""
+    if scheme(database) not in ("", "sqlite"):
+        return False
+    path = database.removeprefix("sqlite://") if database.startswith("sqlite:///") else database
+    return not os.path.lexists(path)
 
 
 def _refuse_unknown_scheme(database: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import json
 import os
@@ -70,6 +71,27 @@ def from_text(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _connect(path: str) -> sqlite3.Connection:
+    """The database file opened (created if missing), or StoreError naming the cause: SQLite
+    itself only says "unable to open database file"."""
+    try:
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            file = next(
+                (p for p in Path(path).parents if p.exists() and not p.is_dir()), Path(path).parent
+            )
+            raise StoreError(path, f"cannot open the database: {file} is not a folder") from None
+        if Path(path).is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory, not a database file", path)
+        # check_same_thread off: opened in this thread, used only from aiosqlite's one thread.
+        return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except OSError as e:
+        raise StoreError(path, f"cannot open the database: {e.strerror or e}") from None
+    except sqlite3.Error as e:
+        raise StoreError(path, "cannot open the database") from e
+
+
 class SqliteStore:
     def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self._db = db
@@ -84,11 +106,17 @@ class SqliteStore:
             path = path.removeprefix("sqlite://")
         elif "://" in path:
             raise StoreError(path, "unsupported database URL (expected a file path)")
+        # The file is opened here, in a short-lived thread, and only then handed to aiosqlite:
+        # when aiosqlite's own connect fails, it queues the stop of its worker thread without
+        # awaiting it, and that thread, finding the event loop closed by asyncio.run, printed
+        # "Exception in thread ... RuntimeError: Event loop is closed" (a few runs in 20).
+        connection = await asyncio.to_thread(_connect, path)
+        db = aiosqlite.Connection(lambda: connection, iter_chunk_size=64)
         try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(path, isolation_level=None)
-        except (OSError, sqlite3.Error) as e:
-            raise StoreError(path, "cannot open the database") from e
+            await db  # starts aiosqlite's thread; handing over an open connection cannot fail
+        except BaseException:
+            connection.close()
+            raise
         store = cls(db, path)
         try:
             await store._prepare()

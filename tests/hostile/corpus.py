@@ -273,7 +273,7 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
 
     # Slow, stalled, cut off, endless, huge.
     some_feed = rss(good_items("drip", 2)).encode()
-    add(Hostile("slow-drip", "/drip", "failed", "timed out after 3s"), drip(some_feed))
+    add(Hostile("slow-drip", "/drip", "failed", "timed out after 3 s"), drip(some_feed))
     add(Hostile("stall-before-headers", "/stall", "failed", "timed out"), stall())
     add(
         Hostile("stall-mid-headers", "/stall-headers", "failed", "timed out"),
