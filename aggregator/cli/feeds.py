@@ -27,7 +27,10 @@ async def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
             f"{display_database(config.storage.database)}: no database yet "
             "(`aggregator fetch` creates it); the configured feeds have never been fetched"
         )
-        states = [FeedState(id=0, name=f.name, url=f.url, enabled=f.enabled) for f in config.feeds]
+        states = [
+            FeedState(id=0, name=f.name, url=f.url, config_url=f.url, enabled=f.enabled)
+            for f in config.feeds
+        ]
         _show(sorted(states, key=lambda s: s.name), args.json)
         return EXIT_OK
 
