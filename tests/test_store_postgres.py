@@ -1,24 +1,30 @@
-"""PostgreSQL's own store behaviour: schema versions and ``aggregator migrate``, leases owned by
-their worker, the one publisher, passwords kept out of messages. Shared behaviour (both
-backends) is in test_store.py."""
+"""PostgreSQL's own store behaviour: schema versions and ``aggregator migrate``, the one
+publisher, the large-batch save lock, passwords kept out of messages, query plans. Shared
+behaviour (both backends) is in test_store.py."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 from collections.abc import Coroutine
-from datetime import timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 import pytest
-from test_store import FEED, NOW, OTHER, article, claim_all, count, feeds_on_hosts, save
+from test_store import (
+    FEED,
+    NOW,
+    OTHER,
+    article,
+    count,
+    lookups,
+    save,
+)
 
 from aggregator.errors import StoreError
 from aggregator.models import FeedUpdate, Outcome
-from aggregator.store import dsn, open_store
+from aggregator.store import dsn, migrate_store, open_store, queries
 from aggregator.store import postgres as pg
-from aggregator.store.postgres import PostgresStore
 
 T = TypeVar("T")
 
@@ -37,7 +43,7 @@ async def sql(url: str, query: str, *args: object) -> Any:
 
 def test_workers_starting_at_once_on_an_empty_database_create_it_once(postgres_url: str) -> None:
     async def go() -> None:
-        stores = await asyncio.gather(*(PostgresStore.open(postgres_url) for _ in range(3)))
+        stores = await asyncio.gather(*(open_store(postgres_url) for _ in range(3)))
         for store in stores:
             await store.close()
 
@@ -47,23 +53,23 @@ def test_workers_starting_at_once_on_an_empty_database_create_it_once(postgres_u
 
 
 def test_a_newer_schema_is_refused_with_a_clear_error(postgres_url: str) -> None:
-    run(PostgresStore.migrate(postgres_url))
+    run(migrate_store(postgres_url))
     newer = str(pg.SCHEMA_VERSION + 1)
     run(sql(postgres_url, "UPDATE meta SET value = $1 WHERE key = 'schema_version'", newer))
     with pytest.raises(StoreError, match="newer than this aggregator"):
-        run(PostgresStore.open(postgres_url))
+        run(open_store(postgres_url))
     with pytest.raises(StoreError, match="newer than this aggregator"):
-        run(PostgresStore.migrate(postgres_url))
+        run(migrate_store(postgres_url))
 
 
 def test_an_older_schema_is_refused_until_aggregator_migrate(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers never upgrade a shared database on their own; ``migrate`` does, keeping rows."""
-    assert run(PostgresStore.migrate(postgres_url)) == (0, pg.SCHEMA_VERSION)  # created
+    assert run(migrate_store(postgres_url)) == (0, pg.SCHEMA_VERSION)  # created
 
     async def fill() -> None:
-        store = await PostgresStore.open(postgres_url)
+        store = await open_store(postgres_url)
         try:
             assert await save(store, FEED, [article(FEED, 1)]) == [Outcome.NEW]
         finally:
@@ -78,8 +84,8 @@ def test_an_older_schema_is_refused_until_aggregator_migrate(
     monkeypatch.setattr(pg, "MIGRATIONS", {pg.SCHEMA_VERSION - 1: step})
     with pytest.raises(StoreError, match=r"older than this aggregator's.*aggregator migrate"):
         run(open_store(postgres_url))
-    assert run(PostgresStore.migrate(postgres_url)) == (pg.SCHEMA_VERSION - 1, pg.SCHEMA_VERSION)
-    assert run(PostgresStore.migrate(postgres_url)) == (pg.SCHEMA_VERSION, pg.SCHEMA_VERSION)
+    assert run(migrate_store(postgres_url)) == (pg.SCHEMA_VERSION - 1, pg.SCHEMA_VERSION)
+    assert run(migrate_store(postgres_url)) == (pg.SCHEMA_VERSION, pg.SCHEMA_VERSION)
     assert count(postgres_url, "articles") == 1
     assert run(sql(postgres_url, "SELECT count(next_step) FROM feeds")) == 0
 
@@ -93,7 +99,7 @@ def test_migration_to_2_keeps_rows_and_forgets_links_that_identify_no_article(
     assert pg.SCHEMA_VERSION == 2
 
     async def fill() -> None:
-        store = await PostgresStore.open(postgres_url)
+        store = await open_store(postgres_url)
         try:
             await save(store, FEED, [article(FEED, 1), article(FEED, 2), article(FEED, 3)])
         finally:
@@ -117,37 +123,11 @@ def test_migration_to_2_keeps_rows_and_forgets_links_that_identify_no_article(
             await conn.close()
 
     run(downgrade())
-    assert run(PostgresStore.migrate(postgres_url)) == (1, 2)
+    assert run(migrate_store(postgres_url)) == (1, 2)
     assert count(postgres_url, "articles") == 3
     assert run(sql(postgres_url, "SELECT count(canonical_url) FROM articles")) == 0
     assert run(sql(postgres_url, "SELECT count(*) FROM page_queue")) == 0
     assert run(sql(postgres_url, "SELECT count(url_via) FROM feeds")) == 0
-
-
-def test_an_expired_lease_stays_with_the_worker_that_took_it_over(postgres_url: str) -> None:
-    """The first worker comes back late (its lease expired, the feed was claimed again): its
-    save and its release must not free the feed under the second worker."""
-
-    async def go() -> set[str]:
-        one, two = await open_store(postgres_url), await open_store(postgres_url)
-        try:
-            states = await one.sync_feeds(feeds_on_hosts(1, hosts=1))
-            feed_id = states["f00"].id
-            assert await claim_all(one, NOW, lease=60.0) == {"f00"}
-            assert await claim_all(two, NOW + timedelta(seconds=61), lease=60.0) == {"f00"}
-            late = NOW + timedelta(seconds=62)
-            await one.save(FeedUpdate(feed_id=feed_id, now=late, status="ok"), [])
-            await one.release([feed_id])
-            three = await open_store(postgres_url)
-            try:
-                return await claim_all(three, late)  # two's lease still holds
-            finally:
-                await three.close()
-        finally:
-            await one.close()
-            await two.close()
-
-    assert run(go()) == set()
 
 
 def test_one_publisher_at_a_time_and_another_takes_over(postgres_url: str) -> None:
@@ -229,32 +209,22 @@ def test_display_database_masks_passwords(url: str, shown: str) -> None:
     assert dsn.scrub(f"failed for {url}", url) == f"failed for {shown}"
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "SELECT a.id FROM articles a JOIN feeds f ON f.id = a.feed_id"
-        " WHERE a.fingerprint = ANY($1::text[])",
-        "SELECT a.id FROM articles a JOIN feeds f ON f.id = a.feed_id"
-        " WHERE a.canonical_url = ANY($1::text[])",
-        "SELECT e.article_id FROM entries e WHERE e.feed_id = 1 AND e.entry_key = ANY($1::text[])",
-        "SELECT post_path FROM articles WHERE post_path = ANY($1::text[])",
-        "SELECT a.id FROM articles a WHERE a.rendered_hash IS DISTINCT FROM a.content_hash"
-        " ORDER BY a.id LIMIT 10",
-        f"SELECT f.id FROM feeds f WHERE {pg._DUE} AND f.next_check_at <= now()"
-        " ORDER BY f.next_check_at NULLS FIRST, f.id LIMIT 10",
-    ],
-    ids=["fingerprint", "canonical url", "entry keys", "post names", "pending posts", "due"],
-)
-def test_per_feed_lookups_use_an_index_not_a_scan(postgres_url: str, query: str) -> None:
+def pg_lookups() -> dict[str, tuple[str, tuple[Any, ...]]]:
+    due = {"due": (queries.POSTGRES.due_feeds, (NOW, 10))}  # the partial index feeds_due
+    return lookups(queries.POSTGRES) | due
+
+
+@pytest.mark.parametrize("lookup", sorted(pg_lookups()))
+def test_per_feed_lookups_use_an_index_not_a_scan(postgres_url: str, lookup: str) -> None:
     """As on SQLite: a scan here makes every feed's pass proportional to the whole store."""
+    query, args = pg_lookups()[lookup]
 
     async def plan() -> str:
-        store = await PostgresStore.open(postgres_url)
+        store = await open_store(postgres_url)
         await store.close()
         conn = await asyncpg.connect(postgres_url)
         try:
             await conn.execute("SET enable_seqscan = off")  # tiny tables: only if no index
-            args = [["a", "b"]] if "$1" in query else []
             rows = await conn.fetch("EXPLAIN " + query, *args)
             return "\n".join(r[0] for r in rows)
         finally:

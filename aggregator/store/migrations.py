@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -51,4 +51,12 @@ async def _identity_links(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX page_queue_feed ON page_queue (feed_id, queued_at)")
 
 
-MIGRATIONS: dict[int, Migration] = {1: _filters, 2: _identity_links}
+async def _lease_owner(db: aiosqlite.Connection) -> None:
+    """3 -> 4: a lease names the worker holding it, as on PostgreSQL: only that worker's save
+    or release lets it go (one statement serves both backends). Leases taken before have no
+    owner and run out by themselves. (A fresh database has the column beside lease_until, as on
+    PostgreSQL: the store names its columns, their order means nothing.)"""
+    await db.execute("ALTER TABLE feeds ADD COLUMN lease_owner TEXT")
+
+
+MIGRATIONS: dict[int, Migration] = {1: _filters, 2: _identity_links, 3: _lease_owner}

@@ -6,7 +6,7 @@ version is the ``meta`` row ``schema_version``. Every step runs inside the one t
 also moves the version (PostgreSQL's DDL is transactional): a failed upgrade changes nothing.
 
 Steps run only through ``aggregator migrate``: with many workers on one database, a worker
-never upgrades the schema under the others' feet (see PostgresStore.open).
+never upgrades the schema under the others' feet (see PostgresDatabase.open).
 """
 
 from __future__ import annotations

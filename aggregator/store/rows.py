@@ -1,5 +1,5 @@
-"""Pure: rows <-> records, shared by both backends. Each backend selects the same columns in
-the same order and passes its own time conversion (SQLite stores text, PostgreSQL timestamptz).
+"""Pure: rows <-> records. Both backends select the same columns in the same order
+(queries.py); each passes its own time conversion (SQLite stores text, PostgreSQL timestamptz).
 """
 
 from __future__ import annotations
@@ -10,14 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from ..models import Article, Decision, FeedState, FeedUpdate, Outcome, StoredArticle
-
-FEED_COLUMNS = """
-    f.id, f.name, f.url, f.etag, f.last_modified, f.body_hash, f.error_count, f.last_fetch_at,
-    f.last_status, f.last_error, f.next_check_at, f.enabled, f.in_config, f.disabled_reason,
-    f.check_interval, f.schedule_reason, f.entry_gap, f.document_hint, f.rules_hash, f.filtered,
-    f.config_url, f.url_via
-"""
+from ..models import Article, Decision, FeedState, FeedUpdate, Match, Outcome, StoredArticle
 
 # Attempts at a queued full-text page before it is given up (transient failures only).
 MAX_PAGE_ATTEMPTS = 3
@@ -30,12 +23,11 @@ class Row(Protocol):
 
 
 ToTime = Callable[[Any], datetime | None]  # a stored time -> an aware datetime
-FromTime = Callable[[datetime | None], Any]  # and back
 
 
-def content_values(a: Article, store_time: FromTime) -> tuple[Any, ...]:
-    """An article's stored fields from canonical_url to updated, in the order the INSERT and
-    the UPDATE of the backends' _write_decisions list them."""
+def content_values(a: Article) -> tuple[Any, ...]:
+    """An article's stored fields from canonical_url to updated, in the order
+    queries.INSERT_ARTICLE and queries.UPDATE_ARTICLE list them."""
     return (
         a.canonical_url,
         a.fingerprint,
@@ -45,15 +37,15 @@ def content_values(a: Article, store_time: FromTime) -> tuple[Any, ...]:
         a.author,
         a.content,
         a.image,
-        store_time(a.published),
-        store_time(a.updated),
+        a.published,
+        a.updated,
     )
 
 
 def feed_state(
     r: Row, to_time: ToTime, article_count: int = 0, pages_waiting: int = 0
 ) -> FeedState:
-    """A row of FEED_COLUMNS."""
+    """A row of queries.FEED_COLUMNS."""
     return FeedState(
         id=r[0],
         name=r[1],
@@ -82,8 +74,14 @@ def feed_state(
     )
 
 
+def match(r: Row) -> Match:
+    """A row of queries.KNOWN_KEYS or of a Dialect's matches, after its first column (the key
+    it was found by)."""
+    return Match(r[1], r[2], r[3], r[4], r[5], r[6])
+
+
 def stored_article(r: Row, to_time: ToTime) -> StoredArticle:
-    """A row of the backends' article columns: id, feed name, feed URL, link, title, author,
+    """A row of queries.ARTICLE_COLUMNS: id, feed name, feed URL, link, title, author,
     content, image, published (or first seen), updated, post path, categories (JSON), post
     author, content hash."""
     published, updated = to_time(r[8]), to_time(r[9])

@@ -32,6 +32,7 @@ CREATE TABLE feeds (
     entry_gap REAL,                     -- typical seconds between entries (adaptive schedule)
     document_hint REAL,                 -- seconds asked by <ttl> / sy:update*
     lease_until TEXT,                   -- a worker holds the feed until then
+    lease_owner TEXT,                   -- which worker (store instance): only it releases
     rules_hash TEXT NOT NULL DEFAULT '',  -- include/exclude rules the stored body was read with
     filtered INTEGER NOT NULL DEFAULT 0,  -- entries the rules turned away in the last document
     url_via TEXT                        -- how url left config_url: redirect, page; NULL = as is

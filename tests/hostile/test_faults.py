@@ -245,13 +245,13 @@ def test_database_out_of_room(
     before = snapshot(ws)
     serve(loopback, "first", 60)
     pages = query(ws.database, "PRAGMA page_count")[0][0]
-    prepare = aggregator.store.sqlite.SqliteStore._prepare
+    prepare = aggregator.store.sqlite.SqliteDatabase._prepare
 
     async def prepare_with_limit(self: Any) -> None:
         await prepare(self)
         await self._db.execute(f"PRAGMA max_page_count = {pages + 2}")
 
-    monkeypatch.setattr(aggregator.store.sqlite.SqliteStore, "_prepare", prepare_with_limit)
+    monkeypatch.setattr(aggregator.store.sqlite.SqliteDatabase, "_prepare", prepare_with_limit)
 
     code, message = fetch(ws)
 
