@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aggregator.errors import ParseError
-from aggregator.sources import parse_select, read_html_source
+from aggregator.steps.sources import parse_select, read_html_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "sources"
 NOW = datetime(2024, 1, 2, 4, 0, tzinfo=UTC)

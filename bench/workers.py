@@ -46,7 +46,7 @@ from typing import IO, Any
 import asyncpg
 
 from aggregator.config import load_config
-from aggregator.store import Store, open_store
+from aggregator.edges.store import Store, open_store
 
 from .corpus import generate
 from .measure import process_tree

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from server import FIXTURE_FEEDS, LoopbackServer, Workspace, serve_fixture_feeds
 
-from aggregator.store import migrations as sqlite
-from aggregator.store import pg_migrations as pg
+from aggregator.edges.store import migrations as sqlite
+from aggregator.edges.store import pg_migrations as pg
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ def test_commands_leave_publishing_to_the_worker_holding_the_lock(
     lock is free, fetch publishes everything pending."""
     import asyncio
 
-    from aggregator.store import open_store
+    from aggregator.edges.store import open_store
 
     feeds = serve_fixture_feeds(loopback)
     ws.write_config(feeds)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import load_config, parse_config
-from aggregator.configedit import (
+from aggregator.edges.configedit import (
     STARTER_CONFIG,
     FeedEntry,
     append_feed,
@@ -19,7 +19,7 @@ from aggregator.configedit import (
     insert_feeds,
 )
 from aggregator.errors import ConfigError, OutputError, UsageError
-from aggregator.opml import OpmlFeed
+from aggregator.steps.opml import OpmlFeed
 
 NEW = [FeedEntry('New "q"', "https://n.example/", ("x", "y")), FeedEntry("M", "https://m.example/")]
 NEW_TEXT = (
@@ -200,7 +200,7 @@ def test_a_failed_rename_is_an_output_error_leaving_no_temp_file(
     def refuse(src: str, dst: str) -> None:
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr("aggregator.configedit.os.replace", refuse)
+    monkeypatch.setattr("aggregator.edges.configedit.os.replace", refuse)
     with pytest.raises(OutputError, match="cannot write: Read-only file system"):
         append_feed(config, "B", "https://b.example/")
     assert config.read_bytes() == old

@@ -13,11 +13,11 @@ import pytest
 from server import LoopbackServer, Reply, redirect, running_server, status
 
 from aggregator.config import FeedConfig, FetchConfig
+from aggregator.edges.fetch import guard
+from aggregator.edges.fetch.client import Fetcher
+from aggregator.edges.fetch.guard import first_refusal, own_headers, refusal, strip_foreign_headers
+from aggregator.edges.fetch.robots import product_token, rules_from
 from aggregator.errors import FetchError
-from aggregator.fetch import guard
-from aggregator.fetch.client import Fetcher
-from aggregator.fetch.guard import first_refusal, own_headers, refusal, strip_foreign_headers
-from aggregator.fetch.robots import product_token, rules_from
 from aggregator.models import FetchResult
 
 # -- the rule, on resolved addresses -------------------------------------------------------

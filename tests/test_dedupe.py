@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from aggregator.config import FeedConfig
-from aggregator.dedupe import decide, titles_agree
 from aggregator.models import Article, KnownEntries, Match, Outcome, ParsedEntry, ParsedFeed
-from aggregator.normalize import article_id, normalize_feed
+from aggregator.steps.dedupe import decide, titles_agree
+from aggregator.steps.normalize import article_id, normalize_feed
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -354,7 +354,7 @@ def test_a_real_podcast_feed_keeps_every_episode_beside_another_feed() -> None:
     merged the rest away."""
     from conftest import shared_or_skip
 
-    from aggregator.parse import parse_document
+    from aggregator.steps.parse import parse_document
 
     path = shared_or_skip("fixtures/realfeeds/rome__rsr-xml.xml")
     show = FeedConfig(name="rsr", url="https://rsr.example/feed.xml")

@@ -10,7 +10,9 @@ import pytest
 from server import FEEDS_DIR, FeedResource, LoopbackServer, Reply, Workspace, redirect
 
 from aggregator.config import FeedConfig, FetchConfig
-from aggregator.discover import (
+from aggregator.edges.fetch import Fetcher
+from aggregator.errors import DiscoveryError, FetchError
+from aggregator.run.discover import (
     COMMON_PATHS,
     MAX_CANDIDATES,
     Discovered,
@@ -21,9 +23,7 @@ from aggregator.discover import (
     looks_like_html,
     suggested_name,
 )
-from aggregator.errors import DiscoveryError, FetchError
-from aggregator.extract.page import decode_html
-from aggregator.fetch import Fetcher
+from aggregator.steps.extract.page import decode_html
 
 PAGE = "https://blog.example/posts/hello.html"
 RSS = (FEEDS_DIR / "rss2.xml").read_bytes()

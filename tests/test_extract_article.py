@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from aggregator.extract import article
-from aggregator.extract.article import extract_article
-from aggregator.extract.html import visible_text
-from aggregator.extract.page import extract_page
-from aggregator.extract.sanitize import sanitize_html
+from aggregator.steps.extract import article
+from aggregator.steps.extract.article import extract_article
+from aggregator.steps.extract.html import visible_text
+from aggregator.steps.extract.page import extract_page
+from aggregator.steps.extract.sanitize import sanitize_html
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 URL = "https://example.com/2024/03/story.html"

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from server import LoopbackServer, Reply
 
-import aggregator.fetch.client as client_module
+import aggregator.edges.fetch.client as client_module
 from aggregator.config import FeedConfig, FetchConfig
+from aggregator.edges.fetch.client import ACCEPT, Fetcher, read_local_feed
+from aggregator.edges.fetch.guard import strip_foreign_headers
 from aggregator.errors import DeferredError, FetchError
-from aggregator.fetch.client import ACCEPT, Fetcher, read_local_feed
-from aggregator.fetch.guard import strip_foreign_headers
 from aggregator.models import FetchResult
 
 URL = "https://feeds.example/rss.xml"

@@ -8,7 +8,7 @@ import zlib
 import brotli
 import pytest
 
-from aggregator.fetch.decode import PIECE, BoundedDecoder, DecodeError, UnsupportedEncoding
+from aggregator.edges.fetch.decode import PIECE, BoundedDecoder, DecodeError, UnsupportedEncoding
 
 DATA = b"<rss>" + b"\xe4\xb8\xad" * 400_000 + b"</rss>"
 ENCODED = {

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from aggregator.fetch.policy import (
+from aggregator.edges.fetch.policy import (
     BACKOFF_BASE,
     RETRY_STATUSES,
     THROTTLE_STATUSES,

@@ -12,8 +12,8 @@ import pytest
 from server import FeedResource, LoopbackServer, Workspace
 
 from aggregator.config import FilterRule
-from aggregator.filters import Filters, newest
 from aggregator.models import Article
+from aggregator.steps.filters import Filters, newest
 
 
 def rule(text: str) -> FilterRule:

@@ -9,8 +9,8 @@ from xml.sax.saxutils import escape
 import pytest
 from server import LoopbackServer, Reply, Workspace, status
 
-from aggregator.extract import visible_text
-from aggregator.text import clean_text
+from aggregator.steps.extract import visible_text
+from aggregator.steps.text import clean_text
 
 PAGES = Path(__file__).parent / "fixtures" / "crawl"
 
@@ -203,10 +203,10 @@ def test_pages_per_feed_and_pass_are_capped() -> None:
     import asyncio
     from dataclasses import replace as with_fields
 
-    from aggregator import crawl
     from aggregator.config import FeedConfig
-    from aggregator.extract.page import PageContent
     from aggregator.models import Article, FetchResult
+    from aggregator.run import crawl
+    from aggregator.steps.extract.page import PageContent
 
     requested: list[str] = []
 

@@ -10,9 +10,9 @@ from articles import as_stored
 
 from aggregator.config import FeedConfig
 from aggregator.models import StoredArticle
-from aggregator.normalize import normalize_feed
-from aggregator.parse import parse_document
-from aggregator.render import render_post
+from aggregator.steps.normalize import normalize_feed
+from aggregator.steps.parse import parse_document
+from aggregator.steps.render import render_post
 
 FEED = FeedConfig(
     name="ZAKER",

@@ -13,15 +13,15 @@ from hypothesis import strategies as st
 from server import FeedResource, LoopbackServer, Workspace
 
 from aggregator.config import FeedConfig
-from aggregator.extract import choose_image, first_image, page_image, sanitize_html
-from aggregator.extract.images import (
+from aggregator.steps.extract import choose_image, first_image, page_image, sanitize_html
+from aggregator.steps.extract.images import (
     feed_image,
     is_decoration,
     largest_candidate,
     promote_lazy_images,
 )
-from aggregator.normalize import normalize_feed
-from aggregator.parse import parse_document
+from aggregator.steps.normalize import normalize_feed
+from aggregator.steps.parse import parse_document
 
 BASE = "https://news.example/2024/story.html"
 PAGES = Path(__file__).parent / "fixtures" / "pages-images"

@@ -31,7 +31,7 @@ from server import (
 )
 
 from aggregator.config import FeedConfig, FetchConfig
-from aggregator.fetch import Fetcher
+from aggregator.edges.fetch import Fetcher
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 from server import FIXTURE_FEEDS, LoopbackServer, Workspace, serve_fixture_feeds
 
 from aggregator.config import Config, FeedConfig, FetchConfig, OutputConfig, StorageConfig
-from aggregator.logs import redact_secrets_of, report, setup_logging
+from aggregator.run.logs import redact_secrets_of, report, setup_logging
 
 KEY = "sk-live-0a1b2c3d4e"
 

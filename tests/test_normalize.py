@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from aggregator.config import FeedConfig
 from aggregator.models import Article, ParsedEntry, ParsedFeed
-from aggregator.normalize import (
+from aggregator.steps.normalize import (
     article_id,
     canonical_url,
     clean_title,
@@ -21,7 +21,7 @@ from aggregator.normalize import (
     normalize_feed,
     sane_date,
 )
-from aggregator.parse import parse_document
+from aggregator.steps.parse import parse_document
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

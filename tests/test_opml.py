@@ -15,7 +15,7 @@ from server import Workspace
 
 from aggregator.config import load_config
 from aggregator.errors import OpmlError
-from aggregator.opml import MAX_OPML_BYTES, OpmlFeed, parse_opml, render_opml
+from aggregator.steps.opml import MAX_OPML_BYTES, OpmlFeed, parse_opml, render_opml
 
 READER_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0" xmlns:fz="urn:example:extension">

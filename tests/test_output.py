@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-import aggregator.output
+import aggregator.edges.files
+from aggregator.edges.files import TEMP_PREFIX, write_file, write_files
 from aggregator.errors import OutputError
-from aggregator.output import TEMP_PREFIX, write_file, write_files
 
 
 @pytest.mark.parametrize("name", ["my subs.opml", "_subs.opml", "Abonnements (été).opml"])
@@ -50,7 +50,7 @@ def test_a_refused_write_names_the_folder_not_a_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class NoNewFiles:
-        """``os`` as aggregator.output sees it, refusing to create any file."""
+        """``os`` as aggregator.edges.files sees it, refusing to create any file."""
 
         def __getattr__(self, name: str) -> Any:
             return getattr(os, name)
@@ -60,7 +60,7 @@ def test_a_refused_write_names_the_folder_not_a_temp_file(
                 raise OSError(errno.EACCES, os.strerror(errno.EACCES), path)
             return os.open(path, flags, *args)
 
-    monkeypatch.setattr(aggregator.output, "os", NoNewFiles())
+    monkeypatch.setattr(aggregator.edges.files, "os", NoNewFiles())
     with pytest.raises(OutputError) as info:
         write_files(tmp_path, {"a.md": "x"})
     assert str(info.value) == f"{tmp_path}: cannot write: permission denied"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.extract.page import decode_html
+from aggregator.steps.extract.page import decode_html
 
 PAGE = "<p>Café</p>".encode()
 

@@ -10,7 +10,7 @@ import pytest
 
 from aggregator.errors import ParseError
 from aggregator.models import FeedHints, ParsedEntry, ParsedFeed
-from aggregator.parse import parse_document
+from aggregator.steps.parse import parse_document
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -17,9 +17,9 @@ from server import (
 )
 
 from aggregator.config import load_config
+from aggregator.edges.store import open_store
 from aggregator.models import FeedState, PassSummary, StoredArticle
-from aggregator.pipeline import run_pass
-from aggregator.store import open_store
+from aggregator.run.pipeline import run_pass
 
 
 def one_pass(ws: Workspace) -> tuple[PassSummary, list[StoredArticle], dict[str, FeedState]]:

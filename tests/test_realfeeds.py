@@ -17,10 +17,10 @@ from conftest import SHARED, shared_or_skip
 from aggregator.config import FeedConfig
 from aggregator.errors import ParseError
 from aggregator.models import Article, StoredArticle
-from aggregator.normalize import normalize_feed
-from aggregator.parse import parse_document
-from aggregator.render import render_post
-from aggregator.render.post import post_title
+from aggregator.steps.normalize import normalize_feed
+from aggregator.steps.parse import parse_document
+from aggregator.steps.render import render_post
+from aggregator.steps.render.post import post_title
 
 KEYS = ["title", "categories", "headimg", "author", "comments", "date", "thumbnail"]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

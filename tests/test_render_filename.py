@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.render.filename import MAX_NAME_BYTES, post_filename, slugify
+from aggregator.steps.render.filename import MAX_NAME_BYTES, post_filename, slugify
 
 NAME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[A-Za-z0-9._-]*\.md$")
 DATE = datetime(2021, 5, 26, 1, 32, 46, tzinfo=UTC)

@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aggregator.models import StoredArticle
-from aggregator.render.post import placeholder_image, post_body, post_title, render_post
-from aggregator.text import clean_line
+from aggregator.steps.render.post import placeholder_image, post_body, post_title, render_post
+from aggregator.steps.text import clean_line
 
 KEYS = ["title", "categories", "headimg", "author", "comments", "date", "thumbnail"]
 PLACEHOLDER = "https://picsum.photos/400/300?random={n}"

@@ -14,10 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-import aggregator.extract.sanitize as sanitizer
+import aggregator.steps.extract.sanitize as sanitizer
 from aggregator.config import load_config
 from aggregator.errors import ConfigError
-from aggregator.extract import sanitize_html
+from aggregator.steps.extract import sanitize_html
 
 BASE = "https://news.example/2024/story.html"
 PAYLOADS = [

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from aggregator.config import ScheduleConfig
 from aggregator.models import FeedHints
-from aggregator.schedule import (
+from aggregator.steps.schedule import (
     RETRY_AFTER_CAP,
     Signals,
     cache_max_age,

@@ -20,7 +20,7 @@ from conftest import shared_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.similar import (
+from aggregator.steps.similar import (
     DEFAULT_THRESHOLDS,
     LEAD_BANDS,
     WHOLE_BANDS,
@@ -160,7 +160,7 @@ def test_signature_is_the_same_in_every_process() -> None:
     The values are pinned: if this fails after an upgrade (rensa, the tokenizer), bump
     similar.SIGNATURE_VERSION and say in the changelog that the band table is rebuilt."""
     code = (
-        "from aggregator.similar import signature\n"
+        "from aggregator.steps.similar import signature\n"
         f"print(signature({PINNED_LATIN!r}).keys[:2], signature({PINNED_CJK!r}).keys[:2])"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aggregator.errors import ParseError
-from aggregator.sources import SourcePage, parse_select, read_html_source
+from aggregator.steps.sources import SourcePage, parse_select, read_html_source
 from bench.autodetect import measure
 
 NOW = datetime(2024, 1, 2, 4, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.sources.dates import parse_item_date
+from aggregator.steps.sources.dates import parse_item_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 2024-01-02 12:00 in Shanghai.

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aggregator.errors import ParseError
-from aggregator.sources.embedded import MAX_DATA, MAX_NESTING, embedded_data
+from aggregator.steps.sources.embedded import MAX_DATA, MAX_NESTING, embedded_data
 
 URL = "https://site.example/list"
 

@@ -14,8 +14,8 @@ import pytest
 
 from aggregator.errors import ParseError
 from aggregator.models import ParsedEntry
-from aggregator.normalize import clean_title
-from aggregator.sources import MAX_ITEMS, SourcePage, parse_select, read_html_source
+from aggregator.steps.normalize import clean_title
+from aggregator.steps.sources import MAX_ITEMS, SourcePage, parse_select, read_html_source
 
 NOW = datetime(2024, 1, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")

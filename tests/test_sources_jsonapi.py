@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from aggregator.errors import ParseError
-from aggregator.normalize import clean_title
-from aggregator.sources import SourcePage, parse_select, read_json_source
-from aggregator.sources.embedded import MAX_NESTING
+from aggregator.steps.normalize import clean_title
+from aggregator.steps.sources import SourcePage, parse_select, read_json_source
+from aggregator.steps.sources.embedded import MAX_NESTING
 
 NOW = datetime(2024, 1, 3, tzinfo=UTC)
 URL = "https://blog.example.org/wp-json/wp/v2/posts"

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.sources.paths import evaluate, parse_path
-from aggregator.sources.select import (
+from aggregator.steps.sources.paths import evaluate, parse_path
+from aggregator.steps.sources.select import (
     KEYS,
     MAX_PAGES,
     SelectError,

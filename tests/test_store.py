@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 import pytest
 
 from aggregator.config import FeedConfig
+from aggregator.edges.store import Store, open_store, queries
+from aggregator.edges.store.migrations import SCHEMA_VERSION
+from aggregator.edges.store.sqlite import sqlite_sql
 from aggregator.errors import StoreError
 from aggregator.models import Article, FeedUpdate, Outcome
-from aggregator.normalize import article_id, entry_key
-from aggregator.store import Store, open_store, queries
-from aggregator.store.migrations import SCHEMA_VERSION
-from aggregator.store.sqlite import sqlite_sql
+from aggregator.steps.normalize import article_id, entry_key
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FEED = FeedConfig(name="A", url="http://127.0.0.1/a.xml", categories=("x",))
@@ -454,7 +454,7 @@ def test_two_workers_saving_one_syndicated_article_at_once_store_it_once(
 
 @pytest.fixture
 def plan_db() -> Iterator[sqlite3.Connection]:
-    schema = (Path(__file__).parents[1] / "aggregator" / "store" / "schema.sql").read_text()
+    schema = (Path(__file__).parents[1] / "aggregator" / "edges" / "store" / "schema.sql").read_text()
     db = sqlite3.connect(":memory:")
     db.executescript(schema)
     yield db

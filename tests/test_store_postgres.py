@@ -21,10 +21,10 @@ from test_store import (
     save,
 )
 
+from aggregator.edges.store import dsn, migrate_store, open_store, queries
+from aggregator.edges.store import postgres as pg
 from aggregator.errors import StoreError
 from aggregator.models import FeedUpdate, Outcome
-from aggregator.store import dsn, migrate_store, open_store, queries
-from aggregator.store import postgres as pg
 
 T = TypeVar("T")
 

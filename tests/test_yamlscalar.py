@@ -7,8 +7,8 @@ import yaml
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from aggregator.render.yamlscalar import plain_or_quoted, quoted
-from aggregator.text import clean_line
+from aggregator.steps.render.yamlscalar import plain_or_quoted, quoted
+from aggregator.steps.text import clean_line
 
 
 def read_back(scalar: str) -> object:

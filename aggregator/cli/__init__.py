@@ -17,7 +17,7 @@ from typing import Any
 from .. import __version__
 from ..config import default_config_path, load_config
 from ..errors import AggregatorError, ConfigError, OutputError, StoreError, UsageError
-from ..logs import redact_secrets_of, report, setup_logging
+from ..run.logs import redact_secrets_of, report, setup_logging
 from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_REFUSED, EXIT_TERMINATED, EXIT_USAGE, log
 from .configure import cmd_add, cmd_check, cmd_export_opml, cmd_import_opml, cmd_migrate
 from .feeds import cmd_disable, cmd_enable, cmd_feeds, cmd_prune
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config_path = getattr(args, "config", None)
         config_file = Path(config_path) if config_path else default_config_path()
         if getattr(args, "creates_config", False):
-            from ..configedit import config_or_starter  # tomlkit: only for these commands
+            from ..edges.configedit import config_or_starter  # tomlkit: only for these commands
 
             config = config_or_starter(config_file)
         else:

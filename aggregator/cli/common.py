@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..config import Config
-from ..store import Store, open_store
+from ..edges.store import Store, open_store
 
 EXIT_OK, EXIT_FEED_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_REFUSED = 0, 1, 2, 3, 4
 EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports a process it ended

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from ..config import Config
-from ..output import write_file
-from ..store import display_database
-from ..text import counted
+from ..edges.files import write_file
+from ..edges.store import display_database
+from ..steps.text import counted
 from .common import EXIT_OK, EXIT_USAGE
 
 
@@ -22,7 +22,7 @@ async def cmd_check(config: Config, args: argparse.Namespace) -> int:
 async def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
     """Create or upgrade the schema explicitly. PostgreSQL needs it after an upgrade (workers
     refuse an older schema); SQLite upgrades itself on open, and this says so."""
-    from ..store import migrate_store
+    from ..edges.store import migrate_store
 
     found, now = await migrate_store(config.storage.database)
     if found == 0:
@@ -36,10 +36,13 @@ async def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_add(config: Config, args: argparse.Namespace) -> int:
-    from ..configedit import append_feed, check_new_feed  # tomlkit, httpx: only for this command
-    from ..discover import discover, suggested_name
-    from ..fetch import Fetcher
-    from ..opml import unique_name
+    from ..edges.configedit import (  # tomlkit, httpx: only for this command
+        append_feed,
+        check_new_feed,
+    )
+    from ..edges.fetch import Fetcher
+    from ..run.discover import discover, suggested_name
+    from ..steps.opml import unique_name
 
     url = _url_argument(args.url)
     if url is None:
@@ -76,9 +79,9 @@ def _url_argument(text: str) -> str | None:
 
 
 async def cmd_import_opml(config: Config, args: argparse.Namespace) -> int:
-    from ..configedit import append_feeds
+    from ..edges.configedit import append_feeds
     from ..errors import OpmlError
-    from ..opml import MAX_OPML_BYTES, parse_opml
+    from ..steps.opml import MAX_OPML_BYTES, parse_opml
 
     source = "<stdin>" if args.file == "-" else args.file
     try:
@@ -119,7 +122,7 @@ def _read_opml(file: str, limit: int) -> bytes:
 
 
 async def cmd_export_opml(config: Config, args: argparse.Namespace) -> int:
-    from ..opml import OpmlFeed, render_opml
+    from ..steps.opml import OpmlFeed, render_opml
 
     feeds = [OpmlFeed(f.name, f.url, f.categories) for f in config.feeds]
     data = render_opml(feeds, title=config.output.atom_title)

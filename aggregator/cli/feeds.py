@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from ..config import Config
+from ..edges.files import remove_post_files
+from ..edges.hooks import run_on_change
+from ..edges.store import Store, database_missing, display_database
 from ..errors import StoreError, UsageError
-from ..hooks import run_on_change
-from ..logs import report
 from ..models import FeedState
-from ..output import remove_post_files
-from ..publish import publish
-from ..store import Store, database_missing, display_database
-from ..text import counted
+from ..run.logs import report
+from ..run.publish import publish
+from ..steps.text import counted
 from .common import EXIT_OK, with_store
 
 

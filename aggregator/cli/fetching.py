@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, FeedConfig, OutputConfig
+from ..edges.store import Store
 from ..errors import UsageError
-from ..logs import report
 from ..models import FeedState, Outcome, PassSummary
-from ..pipeline import FeedOutcome, run_pass
-from ..store import Store
+from ..run.logs import report
+from ..run.pipeline import FeedOutcome, run_pass
 from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_OK, EXIT_REFUSED, log, with_store
 
 
@@ -172,6 +172,6 @@ def shown_path(path: Path, cwd: Path) -> str:
 
 
 async def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    from ..daemon import Daemon  # APScheduler and the health server load only for the daemon
+    from ..run.daemon import Daemon  # APScheduler and the health server load only for the daemon
 
     return await Daemon(config).run()

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from ..config import Config
-from ..hooks import run_on_change
-from ..logs import report
-from ..output import write_file
-from ..publish import publish, publish_atom
-from ..render import render_atom
-from ..store import Store
-from ..text import counted
+from ..edges.files import write_file
+from ..edges.hooks import run_on_change
+from ..edges.store import Store
+from ..run.logs import report
+from ..run.publish import publish, publish_atom
+from ..steps.render import render_atom
+from ..steps.text import counted
 from .common import EXIT_OK, with_store
 
 

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from aggregator.extract.html import visible_text
-from aggregator.similar import DEFAULT_THRESHOLDS, Thresholds
+from aggregator.steps.extract.html import visible_text
+from aggregator.steps.similar import DEFAULT_THRESHOLDS, Thresholds
 
 from .. import corpus as bench_corpus
 from .corpus import LOOKALIKE_FAMILIES, Doc, build
@@ -136,7 +136,7 @@ def _bench_articles(count: int) -> list[str]:
 def _sign_cost(text: str) -> int:
     import time
 
-    from aggregator.similar import signature
+    from aggregator.steps.similar import signature
 
     started = time.process_time_ns()
     signature(text)

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aggregator.similar import Copy, Thresholds, copy_kind, signature
+from aggregator.steps.similar import Copy, Thresholds, copy_kind, signature
 
 from .corpus import COPY_KINDS, Doc
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import rensa
 
-from aggregator.similar import _shingle, compare
+from aggregator.steps.similar import _shingle, compare
 
 from .corpus import build
 from .sources import load_originals

@@ -14,7 +14,7 @@ from pathlib import Path
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
-from aggregator.extract.html import visible_text
+from aggregator.steps.extract.html import visible_text
 
 _BLOCKS = "p, li, h1, h2, h3, h4, h5, h6, pre, dd, dt, figcaption, td, th, blockquote"
 _KANA = re.compile("[\u3040-\u30ff]")

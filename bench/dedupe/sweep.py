@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from aggregator.similar import Similarity, Thresholds, compare, judge, shingles
+from aggregator.steps.similar import Similarity, Thresholds, compare, judge, shingles
 
 from .corpus import COPY_KINDS, Doc
 

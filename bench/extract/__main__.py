@@ -9,8 +9,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from aggregator.extract.html import visible_text
-from aggregator.extract.shape import too_complex
+from aggregator.steps.extract.html import visible_text
+from aggregator.steps.extract.shape import too_complex
 
 from .measure import SystemResult, run_system, score_stored
 from .pages import Page, load_pages

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from aggregator.extract.html import visible_text
+from aggregator.steps.extract.html import visible_text
 
 from .pages import Page
 from .score import images_found, score

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from aggregator.extract.html import visible_text
+from aggregator.steps.extract.html import visible_text
 
 from .score import is_cjk
 

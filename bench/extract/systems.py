@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import trafilatura
 from readability import Document  # type: ignore[import-untyped]
 
-from aggregator.extract.article import extract_article
-from aggregator.extract.html import visible_text
-from aggregator.extract.sanitize import sanitize_html
+from aggregator.steps.extract.article import extract_article
+from aggregator.steps.extract.html import visible_text
+from aggregator.steps.extract.sanitize import sanitize_html
 
 
 @dataclass(frozen=True, slots=True)

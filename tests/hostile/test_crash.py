@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from server import FeedResource, LoopbackServer, Workspace
 
-from aggregator.normalize import article_id
+from aggregator.steps.normalize import article_id
 
 from .corpus import item, rss
 from .support import (

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from server import FeedResource, LoopbackServer, Reply, Request, Workspace, running_server
 
-import aggregator.output
-import aggregator.store.sqlite
+import aggregator.edges.files
+import aggregator.edges.store.sqlite
 from aggregator import cli
 
 from .corpus import good_items, rss
@@ -100,7 +100,7 @@ def recovers(ws: Workspace) -> None:
 
 
 class FullDisk:
-    """``os`` as aggregator.output sees it, except that writes fail with ENOSPC once ``room``
+    """``os`` as aggregator.edges.files sees it, except that writes fail with ENOSPC once ``room``
     bytes were written (the file keeps what fitted, as on a real full disk)."""
 
     def __init__(self, room: int) -> None:
@@ -120,7 +120,7 @@ class FullDisk:
 
 
 class ReadOnly:
-    """``os`` as aggregator.output sees it on a read-only file system: no file can be created."""
+    """``os`` as aggregator.edges.files sees it on a read-only file system: nothing created."""
 
     def __init__(self) -> None:
         self.failures = 0
@@ -142,7 +142,7 @@ def test_disk_full_while_writing_posts(
     serve(loopback, "third", 5)
     configure(ws, loopback, ["first", "second", "third"])
     disk = FullDisk(room=700)  # two new posts fit, the third is cut short
-    monkeypatch.setattr(aggregator.output, "os", disk)
+    monkeypatch.setattr(aggregator.edges.files, "os", disk)
 
     code, message = fetch(ws)
 
@@ -161,7 +161,7 @@ def test_read_only_output_folder(
     before = snapshot(ws)
     serve(loopback, "first", 5)  # two new stories
     disk = ReadOnly()
-    monkeypatch.setattr(aggregator.output, "os", disk)
+    monkeypatch.setattr(aggregator.edges.files, "os", disk)
 
     code, message = fetch(ws)
 
@@ -212,7 +212,7 @@ def test_database_locked_by_another_process(
     serve(loopback, "second", 5)
     holder = LockHolder(ws.database)
     # Half a second of waiting for the lock instead of ten: this process runs the CLI.
-    monkeypatch.setattr(aggregator.store.sqlite, "_BUSY_TIMEOUT_MS", 500)
+    monkeypatch.setattr(aggregator.edges.store.sqlite, "_BUSY_TIMEOUT_MS", 500)
     try:
         if when == "before the run":
             holder.send("lock")
@@ -245,13 +245,15 @@ def test_database_out_of_room(
     before = snapshot(ws)
     serve(loopback, "first", 60)
     pages = query(ws.database, "PRAGMA page_count")[0][0]
-    prepare = aggregator.store.sqlite.SqliteDatabase._prepare
+    prepare = aggregator.edges.store.sqlite.SqliteDatabase._prepare
 
     async def prepare_with_limit(self: Any) -> None:
         await prepare(self)
         await self._db.execute(f"PRAGMA max_page_count = {pages + 2}")
 
-    monkeypatch.setattr(aggregator.store.sqlite.SqliteDatabase, "_prepare", prepare_with_limit)
+    monkeypatch.setattr(
+        aggregator.edges.store.sqlite.SqliteDatabase, "_prepare", prepare_with_limit
+    )
 
     code, message = fetch(ws)
 

@@ -18,16 +18,16 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from aggregator.config import FeedConfig
-from aggregator.digest import newest_entries
 from aggregator.errors import ParseError
-from aggregator.extract import first_image, sanitize_html, visible_text
-from aggregator.extract.sanitize import _TAGS as ALLOWED_TAGS
-from aggregator.extract.shape import MAX_DEPTH, text_of, too_complex
 from aggregator.models import Article, ParsedEntry, StoredArticle
-from aggregator.normalize import clean_title, normalize_entry
-from aggregator.parse import parse_document
-from aggregator.parse.dates import from_rfc3339, from_struct_time
-from aggregator.render.post import post_title, render_post
+from aggregator.steps.digest import newest_entries
+from aggregator.steps.extract import first_image, sanitize_html, visible_text
+from aggregator.steps.extract.sanitize import _TAGS as ALLOWED_TAGS
+from aggregator.steps.extract.shape import MAX_DEPTH, text_of, too_complex
+from aggregator.steps.normalize import clean_title, normalize_entry
+from aggregator.steps.parse import parse_document
+from aggregator.steps.parse.dates import from_rfc3339, from_struct_time
+from aggregator.steps.render.post import post_title, render_post
 
 from .support import check_post
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from server import Workspace, running_server
 
-from aggregator.digest import MAX_ENTRIES
+from aggregator.steps.digest import MAX_ENTRIES
 
 from .corpus import HUGE_DATED, HUGE_ITEMS, SECRET, Hostile, serve_corpus
 from .support import (

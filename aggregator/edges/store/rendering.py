@@ -1,0 +1,55 @@
+"""I/O: what the store gives the publisher: the post queue (``articles.rendered_hash`` records
+which content a post file holds), post paths, the newest articles and the Atom id. A mixin of
+``Store`` (core.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from ...models import StoredArticle
+from . import queries as q
+from .adapter import Database
+from .rows import stored_article
+
+
+class RenderingMixin:
+    _db: Database
+
+    async def pending_posts(self, limit: int) -> list[StoredArticle]:
+        """Articles whose post file is older than their content (or was never written)."""
+        async with self._db.read("read pending posts") as db:
+            rows = await db.fetch(q.PENDING_POSTS, limit)
+        return [stored_article(r, self._db.to_time) for r in rows]
+
+    async def mark_rendered(self, rendered: Sequence[tuple[str, str]]) -> None:
+        """(article id, content hash written) pairs; a newer change stays pending."""
+        async with self._db.write("mark rendered") as db:
+            await db.executemany(q.MARK_RENDERED, sorted(rendered))  # row locks in id order
+
+    async def mark_unrendered(self, article_ids: Sequence[str] | None) -> None:
+        """Queue posts to be written again (None: every article)."""
+        async with self._db.write("mark unrendered") as db:
+            if article_ids is None:
+                await db.execute(q.MARK_ALL_UNRENDERED)
+            else:
+                await db.execute(q.MARK_UNRENDERED, sorted(article_ids))
+
+    async def post_paths(self, after: str = "", limit: int = 5000) -> list[tuple[str, str]]:
+        """(article id, post file name) of live articles, by id, one page after ``after``."""
+        async with self._db.read("read post paths") as db:
+            rows = await db.fetch(q.POST_PATHS, after, limit)
+        return [(r[0], r[1]) for r in rows]
+
+    async def newest(self, limit: int) -> list[StoredArticle]:
+        """The newest articles by published date (first-seen when absent)."""
+        async with self._db.read("read newest articles") as db:
+            rows = await db.fetch(q.NEWEST, limit)
+        return [stored_article(r, self._db.to_time) for r in rows]
+
+    async def atom_id(self) -> str:
+        """A stable ``urn:uuid:`` for the Atom feed, made once and kept."""
+        async with self._db.write("atom id") as db:
+            await db.execute(q.KEEP_ATOM_ID, f"urn:uuid:{uuid.uuid4()}")
+            value = await db.fetchval(q.ATOM_ID)
+        return str(value)

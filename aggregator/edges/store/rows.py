@@ -1,0 +1,140 @@
+"""Pure: rows <-> records. Both backends select the same columns in the same order
+(queries.py); each passes its own time conversion (SQLite stores text, PostgreSQL timestamptz).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from ...models import Article, Decision, FeedState, FeedUpdate, Match, Outcome, StoredArticle
+
+# Attempts at a queued full-text page before it is given up (transient failures only).
+MAX_PAGE_ATTEMPTS = 3
+
+
+class Row(Protocol):
+    """A result row: a tuple from sqlite3, an asyncpg Record."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+
+ToTime = Callable[[Any], datetime | None]  # a stored time -> an aware datetime
+
+
+def content_values(a: Article) -> tuple[Any, ...]:
+    """An article's stored fields from canonical_url to updated, in the order
+    queries.INSERT_ARTICLE and queries.UPDATE_ARTICLE list them."""
+    return (
+        a.canonical_url,
+        a.fingerprint,
+        a.content_hash,
+        a.link,
+        a.title,
+        a.author,
+        a.content,
+        a.image,
+        a.published,
+        a.updated,
+    )
+
+
+def feed_state(
+    r: Row, to_time: ToTime, article_count: int = 0, pages_waiting: int = 0
+) -> FeedState:
+    """A row of queries.FEED_COLUMNS."""
+    return FeedState(
+        id=r[0],
+        name=r[1],
+        url=r[2],
+        etag=r[3],
+        last_modified=r[4],
+        body_hash=r[5],
+        error_count=r[6],
+        last_fetch_at=to_time(r[7]),
+        last_status=r[8],
+        last_error=r[9],
+        next_check_at=to_time(r[10]),
+        enabled=bool(r[11]),
+        in_config=bool(r[12]),
+        disabled_reason=r[13],
+        check_interval=r[14],
+        schedule_reason=r[15],
+        entry_gap=r[16],
+        document_hint=r[17],
+        rules_hash=r[18],
+        filtered=r[19],
+        config_url=r[20],
+        url_via=r[21],
+        article_count=article_count,
+        pages_waiting=pages_waiting,
+    )
+
+
+def match(r: Row) -> Match:
+    """A row of queries.KNOWN_KEYS or of a Dialect's matches, after its first column (the key
+    it was found by)."""
+    return Match(r[1], r[2], r[3], r[4], r[5], r[6])
+
+
+def stored_article(r: Row, to_time: ToTime) -> StoredArticle:
+    """A row of queries.ARTICLE_COLUMNS: id, feed name, feed URL, link, title, author,
+    content, image, published (or first seen), updated, post path, categories (JSON), post
+    author, content hash."""
+    published, updated = to_time(r[8]), to_time(r[9])
+    assert published is not None and updated is not None
+    return StoredArticle(
+        id=r[0],
+        feed_name=r[1],
+        feed_url=r[2],
+        link=r[3],
+        title=r[4],
+        author=r[5],
+        content=r[6],
+        image=r[7],
+        published=published,
+        updated=updated,
+        post_path=r[10],
+        categories=tuple(json.loads(r[11])),
+        post_author=r[12],
+        content_hash=r[13],
+    )
+
+
+def post_names(articles: Iterable[Article], taken: set[str]) -> dict[str, str]:
+    """Each new article's post file name. The rare clash (same date, slug and 8-hex id prefix
+    as a stored article, ``taken``, or one earlier in this batch) gets the whole id instead."""
+    names = {}
+    for a in articles:
+        name = a.post_name
+        if name in taken:
+            name = name.removesuffix(".md") + "-" + a.id.replace("-", "") + ".md"
+        taken.add(name)
+        names[a.id] = name
+    return names
+
+
+def host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def pages_to_queue(
+    update: FeedUpdate, decisions: Iterable[Decision]
+) -> list[tuple[str, str, str | None, int]]:
+    """(article id, page URL, feed image, attempts) of the articles whose full-text page this
+    pass did not fetch: those its entries added or updated, under the key the page was wanted
+    for."""
+    wanted = dict(update.pages_wanted)
+    return [
+        (d.target, d.article.link, d.article.media_image, wanted[d.article.entry_key])
+        for d in decisions
+        if d.article.entry_key in wanted
+        and d.article.link
+        and d.outcome in (Outcome.NEW, Outcome.UPDATED)
+    ]

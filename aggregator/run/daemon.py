@@ -1,0 +1,314 @@
+"""``aggregator run``: the schedule lives in the database; an APScheduler tick claims due feeds
+into a bounded pool running the same per-feed pipeline as ``aggregator fetch``.
+
+Jobs: tick (claim due feeds), publish (pending posts every tick; retention and the Atom
+document at most every atom_every), maintenance (hourly: missing posts re-created, WAL
+checkpoint, PRAGMA optimize).
+SIGTERM/SIGINT stop claiming and let in-flight feeds finish within [daemon] grace; a second
+signal exits at once. SIGHUP reloads config.toml.
+
+On SQLite one daemon owns the database (a file lock). On PostgreSQL several daemons share it:
+each claims due feeds with leases, and the one holding the publisher lock
+(``store.lead_publisher``) writes posts, the Atom document and runs on_change; when it dies,
+another takes the lock over and repairs what was left half done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from ..config import Config, FeedConfig, load_config
+from ..edges.fetch import Fetcher
+from ..edges.files import remove_post_files
+from ..edges.hooks import run_on_change
+from ..edges.store import Store, open_store
+from ..errors import AggregatorError
+from ..models import FeedState
+from ..steps.text import counted
+from .health import HealthServer, Metrics
+from .logs import redact_secrets_of
+from .pipeline import ParserPool, Pipeline, utcnow
+from .publish import Changes, publish, publish_feeds, publish_posts
+
+log = logging.getLogger(__name__)
+
+FIRST_FETCH_SPREAD = 30.0  # seconds over which never-fetched feeds are spread
+MAINTENANCE_EVERY = 3600.0
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self._stopping = asyncio.Event()
+        self._signals = 0
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._last_atom = 0.0
+        self._changes = Changes()
+        self._hook: asyncio.Task[int | None] | None = None
+        self._leading = False
+        self._claiming = asyncio.Lock()
+        self._refills: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> int:
+        store = await open_store(self.config.storage.database)
+        try:
+            store.lock_daemon()
+            # Holding the lock, no other daemon runs: leases a killed one left behind are stale.
+            await store.release([s.id for s in await store.feed_states()])
+            return await self._serve(store)
+        finally:
+            await store.close()
+
+    async def _serve(self, store: Store) -> int:
+        self.store = store
+        await self._sync_feeds(self.config, previous=None)
+        await self._lead()  # first duty of a publisher: repair what a killed run left
+        health = await self._start_health()
+        with ParserPool() as parser:
+            trusted = [f.url for f in self.config.feeds]
+            async with Fetcher(self.config.fetch, trusted) as fetcher:
+                self.pipeline = Pipeline(self.config, store, fetcher, parser)
+                scheduler = self._scheduler()
+                self._install_signals()
+                scheduler.start()
+                log.info(
+                    "daemon started feeds=%d tick=%gs",
+                    len(self.config.feeds),
+                    self.config.schedule.tick,
+                )
+                await self._stopping.wait()
+                scheduler.shutdown(wait=False)
+                await self._drain()
+        if await store.lead_publisher():
+            (await publish(store, self.config.output)).log()
+        if self._hook is not None:  # a site build in progress gets the grace period too
+            await asyncio.wait([self._hook], timeout=self.config.daemon.grace)
+        if health:
+            await health.close()
+        log.info("daemon stopped")
+        return 0
+
+    def _scheduler(self) -> AsyncIOScheduler:
+        tick = self.config.schedule.tick
+        scheduler = AsyncIOScheduler()
+        options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(
+            self._guard(self._tick),
+            "interval",
+            seconds=tick,
+            next_run_time=datetime.now().astimezone(),
+            id="tick",
+            **options,
+        )
+        scheduler.add_job(
+            self._guard(self._publish), "interval", seconds=tick, id="publish", **options
+        )
+        scheduler.add_job(
+            self._guard(self._maintain),
+            "interval",
+            seconds=MAINTENANCE_EVERY,
+            next_run_time=datetime.now().astimezone(),
+            id="maintain",
+            **options,
+        )
+        return scheduler
+
+    @staticmethod
+    def _guard(job: Callable[[], Awaitable[None]]) -> Callable[[], Coroutine[Any, Any, None]]:
+        """A failing job is logged and tried again at its next run; the daemon goes on."""
+
+        async def run() -> None:
+            try:
+                await job()
+            except AggregatorError as e:
+                log.error("%s failed: %s", job.__name__.strip("_"), e)
+            except Exception:
+                log.critical("bug in daemon job %s", job.__name__, exc_info=True)
+
+        run.__name__ = job.__name__
+        return run
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        async with self._claiming:  # a refill and the scheduled tick must not both claim
+            await self._claim()
+
+    async def _claim(self) -> None:
+        free = self.config.fetch.concurrency - len(self._in_flight)
+        if self._stopping.is_set() or free <= 0:
+            return
+        claimed = await self.store.claim_due(
+            utcnow(), free, self.config.schedule.lease, self.config.fetch.per_host
+        )
+        for state in claimed:
+            feed = self.config.feed(state.name)
+            if feed is None:  # removed by a reload between claim and now
+                await self.store.release([state.id])
+                continue
+            task = asyncio.create_task(self._run_feed(feed, state), name=f"feed:{feed.name}")
+            self._in_flight[state.id] = task
+
+    async def _run_feed(self, feed: FeedConfig, state: FeedState) -> None:
+        started = time.monotonic()
+        try:
+            outcome = await self.pipeline.process_feed(feed, state)
+            self.metrics.record(outcome, time.monotonic() - started)
+        except AggregatorError as e:
+            log.error("feed %s: %s", feed.name, e)
+        except Exception:
+            log.critical("bug while processing feed %s", feed.name, exc_info=True)
+        finally:
+            self._in_flight.pop(state.id, None)
+            self._refill()
+
+    def _refill(self) -> None:
+        """Claim again as soon as a quarter of the slots is free, not at the next tick only:
+        otherwise a worker never did more than concurrency / tick feeds a second (6.4/s with
+        the defaults), however fast the feeds answered."""
+        free = self.config.fetch.concurrency - len(self._in_flight)
+        if self._stopping.is_set() or self._claiming.locked():
+            return
+        if free * 4 >= self.config.fetch.concurrency:
+            task: asyncio.Task[None] = asyncio.create_task(self._guard(self._tick)())
+            self._refills.add(task)
+            task.add_done_callback(self._refills.discard)
+
+    async def _lead(self) -> bool:
+        """Whether this daemon publishes. With one database per daemon (SQLite) it always
+        does; on PostgreSQL one worker at a time holds the publisher lock, and a worker that
+        takes it over first repairs what its predecessor may have left half done (temp files,
+        posts not yet written or deleted by hand)."""
+        leading = await self.store.lead_publisher()
+        if leading and not self._leading:
+            log.info("publishing from this worker")
+            changes = await publish(self.store, self.config.output)
+            changes.log()
+            self._changes.merge(changes)
+        self._leading = leading
+        return leading
+
+    async def _publish(self) -> None:
+        """Pending posts every tick; retention, the Atom document and on_change at most every
+        atom_every (files are rewritten only when their bytes change). Publisher only."""
+        if not await self._lead():
+            return
+        written = Changes()
+        try:
+            written.merge(await publish_posts(self.store, self.config.output))
+            if time.monotonic() - self._last_atom < self.config.output.atom_every:
+                return
+            self._last_atom = time.monotonic()
+            written.removed += await self._retention()
+            written.feeds_changed = await publish_feeds(self.store, self.config.output)
+        finally:
+            written.log()  # this round's posts and Atom / JSON Feed rewrites, once
+            self._changes.merge(written)
+        if self._changes and (self._hook is None or self._hook.done()):
+            # In the background: a slow site build never holds up fetching.
+            changes, self._changes = self._changes, Changes()
+            self._hook = asyncio.create_task(run_on_change(self.config.output, changes))
+
+    async def _retention(self) -> list[tuple[str, str]]:
+        keep_days = self.config.storage.keep_days
+        if keep_days <= 0:
+            return []
+        expired = await self.store.expired_articles(utcnow() - timedelta(days=keep_days))
+        if expired:
+            # Files first: a crash in between leaves rows whose posts are re-created.
+            remove_post_files(self.config.output.posts_dir, [name for _, name in expired])
+            await self.store.delete_articles([article_id for article_id, _ in expired])
+            log.info("retention removed articles=%d keep_days=%d", len(expired), keep_days)
+        return expired
+
+    async def _maintain(self) -> None:
+        if await self._lead():
+            await publish_posts(self.store, self.config.output, repair=True)
+            await self.store.maintain()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._on_stop_signal)
+        loop.add_signal_handler(signal.SIGINT, self._on_stop_signal)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload()))
+
+    def _on_stop_signal(self) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            # SQLite commits are atomic and files are renamed into place: nothing half-written.
+            log.warning("second signal: exiting at once")
+            os._exit(130)
+        log.info(
+            "stopping: no new claims; waiting up to %gs for %s",
+            self.config.daemon.grace,
+            counted(len(self._in_flight), "in-flight feed"),
+        )
+        self._stopping.set()
+
+    async def _drain(self) -> None:
+        tasks = list(self._in_flight.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.config.daemon.grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        unfinished = list(self._in_flight)
+        if unfinished:
+            await self.store.release(unfinished)
+
+    async def _reload(self) -> None:
+        try:
+            new = load_config(self.config.path)
+        except AggregatorError as e:
+            log.error("reload refused, keeping the running config: %s", e)
+            return
+        old, self.config = self.config, new
+        self.pipeline.config = new
+        self.pipeline.fetcher.trust(f.url for f in new.feeds)
+        redact_secrets_of(new)
+        await self._sync_feeds(new, previous=old)
+        if (new.fetch, new.storage, new.daemon) != (old.fetch, old.storage, old.daemon):
+            log.warning("reload: changes to [fetch], [storage] and [daemon] apply on restart")
+        log.info("reloaded %s feeds=%d", new.path, len(new.feeds))
+
+    async def _sync_feeds(self, config: Config, previous: Config | None) -> None:
+        """Make the store match the config; spread first fetches; apply changed intervals."""
+        states = await self.store.sync_feeds(config.feeds)
+        now, rand = utcnow(), random.Random()
+        spread = min(FIRST_FETCH_SPREAD, config.schedule.interval)
+        first = [
+            (s.name, now + timedelta(seconds=rand.uniform(0, spread)))
+            for s in states.values()
+            if s.last_fetch_at is None and s.next_check_at is None
+        ]
+        if first:  # only if still never scheduled: another worker may have got there first
+            await self.store.schedule_feeds(first, first_only=True)
+        if previous is not None:
+            changed = [
+                (f.name, now)
+                for f in config.feeds
+                if (old := previous.feed(f.name)) is not None
+                and (old.interval, old.adaptive) != (f.interval, f.adaptive)
+            ]
+            if changed:
+                await self.store.schedule_feeds(changed)
+
+    async def _start_health(self) -> HealthServer | None:
+        if not self.config.daemon.health:
+            return None
+        server = HealthServer(self.config.daemon.health, self.metrics, self.store)
+        await server.start()
+        return server

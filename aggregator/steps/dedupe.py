@@ -1,0 +1,129 @@
+"""Pure: the decision new / updated / unchanged / duplicate for one feed's articles.
+
+Within a feed an article is found by its entry key (guid, else canonical link, else content
+hash). A new key is the same article of the same feed when its per-article link *and*
+fingerprint match one (publishers that churn guids), or when everything it shows is identical.
+Across feeds, the first stored copy wins and the newcomer is a duplicate when the fingerprint
+(normalized title + text) matches, or when the per-article link matches and the titles agree.
+A link identifies nothing when several distinct entries share it: in a document (normalize
+drops it from the article), or across stored articles; those entries match by guid and
+content only (podcasts whose episodes all link to the show's site).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..models import Article, Decision, KnownEntries, Match, Outcome
+
+# Titles agree when most of the shorter one's words (or CJK characters) are in the other.
+TITLE_OVERLAP = 0.6
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def decide(articles: Sequence[Article], known: KnownEntries) -> list[Decision]:
+    """One decision per article, in order. ``known`` holds what the store already has;
+    articles decided NEW here are visible to the ones after them."""
+    decisions = []
+    local = _LocalIndex()
+    for article in articles:
+        decision = _decide_one(article, known, local)
+        if decision.outcome is Outcome.NEW:
+            local.add(article)
+        decisions.append(decision)
+    return decisions
+
+
+def _decide_one(article: Article, known: KnownEntries, local: _LocalIndex) -> Decision:
+    match = known.by_entry_key.get(article.entry_key)
+    if match is not None:
+        if match.feed_name == article.feed_name and match.content_hash != article.content_hash:
+            return Decision(Outcome.UPDATED, article, match.article_id)
+        return Decision(Outcome.UNCHANGED, article, match.article_id)
+
+    by_url = _url_matches(article, known, local)
+    by_fingerprint = (
+        [
+            *known.by_fingerprint.get(article.fingerprint, ()),
+            *local.by_fingerprint.get(article.fingerprint, ()),
+        ]
+        if article.fingerprint
+        else []
+    )
+    for m in (*by_url, *by_fingerprint):
+        if m.feed_name == article.feed_name and _same_entry(m, article):
+            outcome = Outcome.UPDATED if m.content_hash != article.content_hash else Outcome.ALIAS
+            return Decision(outcome, article, m.article_id, new_key=True)
+    for m in by_fingerprint:  # another feed has it: the first stored copy wins
+        if m.feed_name != article.feed_name:
+            return Decision(Outcome.DUPLICATE, article, m.article_id, new_key=True)
+    for m in by_url:
+        if m.feed_name != article.feed_name and titles_agree(m.title, article.title):
+            return Decision(Outcome.DUPLICATE, article, m.article_id, new_key=True)
+    return Decision(Outcome.NEW, article, article.id, new_key=True)
+
+
+def _url_matches(article: Article, known: KnownEntries, local: _LocalIndex) -> list[Match]:
+    """Stored (and earlier new) articles with this per-article link; none when several
+    distinct articles have it: then it identifies none of them."""
+    if not article.canonical_url:
+        return []
+    matches = [
+        *known.by_canonical_url.get(article.canonical_url, ()),
+        *local.by_url.get(article.canonical_url, ()),
+    ]
+    return matches if len({m.article_id for m in matches}) == 1 else []
+
+
+def _same_entry(m: Match, article: Article) -> bool:
+    """A stored article of the same feed that a new entry key still denotes."""
+    if m.fingerprint != article.fingerprint:
+        return False
+    if m.content_hash == article.content_hash:
+        return True  # everything it shows is identical
+    return article.canonical_url is not None and m.canonical_url == article.canonical_url
+
+
+def titles_agree(a: str, b: str) -> bool:
+    """Whether two titles can name the same story: equal once normalized, one inside the
+    other (" | Source" suffixes), or most of the shorter one's words in the other. A missing
+    title says nothing against it."""
+    a_norm, b_norm = _normalized(a), _normalized(b)
+    if not a_norm or not b_norm or a_norm in b_norm or b_norm in a_norm:
+        return True  # (word runs, space-padded: "episode 1" is not in "episode 12")
+    a_tokens, b_tokens = _tokens(a_norm), _tokens(b_norm)
+    shorter = min(len(a_tokens), len(b_tokens))
+    return shorter > 0 and len(a_tokens & b_tokens) / shorter >= TITLE_OVERLAP
+
+
+def _normalized(title: str) -> str:
+    words = _WORD.findall(title.casefold())
+    return f" {' '.join(words)} " if words else ""
+
+
+def _tokens(normalized: str) -> set[str]:
+    """Words, and each CJK character on its own (those scripts have no spaces)."""
+    tokens: set[str] = set()
+    for word in normalized.split():
+        if _CJK.search(word):
+            tokens.update(word)
+        else:
+            tokens.add(word)
+    return tokens
+
+
+class _LocalIndex:
+    """Articles of this document already decided NEW (not yet in the store)."""
+
+    def __init__(self) -> None:
+        self.by_url: dict[str, list[Match]] = {}
+        self.by_fingerprint: dict[str, list[Match]] = {}
+
+    def add(self, a: Article) -> None:
+        m = Match(a.id, a.feed_name, a.content_hash, a.canonical_url, a.fingerprint, a.title)
+        if a.canonical_url:
+            self.by_url.setdefault(a.canonical_url, []).append(m)
+        if a.fingerprint:
+            self.by_fingerprint.setdefault(a.fingerprint, []).append(m)

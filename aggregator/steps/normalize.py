@@ -1,0 +1,229 @@
+"""Pure: ParsedEntry + FeedConfig + now -> Article (identity, canonical URL, dates, clean text)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import ipaddress
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..config import FeedConfig
+from ..models import Article, ParsedEntry, ParsedFeed
+from .extract import first_image, sanitize_html, visible_text
+from .extract.html import absolute_url
+from .extract.images import feed_image
+from .render.filename import post_filename
+from .text import clean_line, clean_text
+
+# Article ids are UUID5s in this namespace: stable forever, and the Atom entry id.
+ARTICLE_NAMESPACE = uuid.UUID("6f0c3f4e-5d0a-5a43-9a3e-4b1d2f6c8e01")
+_HASH_VERSION = "1"
+
+_TRACKING_PARAMS = re.compile(r"^(utm_.*|fbclid|gclid|mc_.*|spm)$", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_FUTURE_SLACK = timedelta(days=1)
+_NON_WORD = re.compile(r"[^\w]+")
+_WWW = re.compile(r"^(?:www\.)+")
+# Script and style elements, and tags with attributes (event handlers, javascript: URLs).
+_ACTIVE_TAG = re.compile(r"</?(?:script|style)\b[^>]*>?|<[A-Za-z][^\s/>]*[\s/][^>]*>?", re.I)
+
+
+def normalize_feed(
+    parsed: ParsedFeed,
+    feed: FeedConfig,
+    feed_url: str,
+    now: datetime,
+    allow_data_images: bool = False,
+) -> list[Article]:
+    """Every entry of one document, normalized; within the document the first occurrence wins.
+    ``allow_data_images``: the sanitizer keeps inline data:image URLs ([output])."""
+    articles: list[Article] = []
+    seen: set[str] = set()
+    shared = shared_links(parsed, feed_url)
+    for entry in parsed.entries:
+        article = normalize_entry(entry, feed, feed_url, now, allow_data_images, shared)
+        if article.entry_key not in seen and _shows_something(article):
+            seen.add(article.entry_key)
+            articles.append(article)
+    return articles
+
+
+def _shows_something(article: Article) -> bool:
+    """A truncated or emptied item (no title, link, words or image) would be a blank post."""
+    return bool(article.title or article.link or article.image or article.fingerprint)
+
+
+def shared_links(parsed: ParsedFeed, feed_url: str) -> frozenset[str]:
+    """The canonical links of this document that identify no single entry: the feed's home
+    page, and a link that entries with different guids or titles share (a podcast whose
+    episodes all link to the show's site). Such entries are told apart by guid and content."""
+    owners: dict[str, tuple[str, str]] = {}
+    shared = set()
+    for entry in parsed.entries:
+        link = absolute_url(entry.link, feed_url) if entry.link else None
+        canonical = canonical_url(link) if link else None
+        if canonical is None:
+            continue
+        owner = (entry.guid or "", entry.title.strip())
+        if owners.setdefault(canonical, owner) != owner:
+            shared.add(canonical)
+    home = absolute_url(parsed.link, feed_url) if parsed.link else None
+    if home and (canonical_home := canonical_url(home)):
+        shared.add(canonical_home)
+    return frozenset(shared)
+
+
+def identifies(canonical: str, shared: frozenset[str] = frozenset()) -> bool:
+    """Whether a canonical link is a per-article link: not a site's front page, not shared."""
+    return canonical not in shared and urlsplit(canonical)[2:4] != ("/", "")
+
+
+def normalize_entry(
+    entry: ParsedEntry,
+    feed: FeedConfig,
+    feed_url: str,
+    now: datetime,
+    allow_data_images: bool = False,
+    shared: frozenset[str] = frozenset(),
+) -> Article:
+    """One entry. ``shared``: canonical links that identify no entry of its document (see
+    shared_links); an entry linking to one is keyed by guid or content, never by the link."""
+    link = absolute_url(entry.link, feed_url) if entry.link else None
+    title = clean_title(entry.title)
+    content = sanitize_html(entry.content_html, entry.base_url, allow_data_images=allow_data_images)
+    text = clean_text(visible_text(content))
+    media_image = feed_image(entry.image_urls, entry.base_url)
+    # The raw HTML is safe to read here: only an absolute http(s) URL comes back.
+    image = media_image or first_image(entry.content_html, entry.base_url)
+    canonical = canonical_url(link) if link else None
+    if canonical is not None and not identifies(canonical, shared):
+        canonical = None
+    key = entry_key(entry.guid, canonical, title, text)
+    author = clean_line(entry.author) if entry.author else None
+    published = sane_date(entry.published, now)
+    updated = sane_date(entry.updated, now)
+    identity = article_id(feed.name, key)
+    return Article(
+        id=identity,
+        feed_name=feed.name,
+        entry_key=key,
+        canonical_url=canonical,
+        link=link,
+        title=title,
+        author=author or None,
+        content=content,
+        image=image,
+        published=published or updated,
+        updated=updated,
+        fingerprint=fingerprint(title, text),
+        content_hash=_digest(
+            title,
+            link or "",
+            author or "",
+            content,
+            image or "",
+            published.isoformat() if published else "",
+        ),
+        post_name=post_filename(title, published or updated or now, identity),
+        media_image=media_image,
+        tags=entry.tags,
+    )
+
+
+def article_id(feed_name: str, key: str) -> str:
+    return str(uuid.uuid5(ARTICLE_NAMESPACE, f"{feed_name}\n{key}"))
+
+
+def entry_key(guid: str | None, canonical: str | None, title: str, text: str) -> str:
+    """Identity within a feed: the guid, else the canonical link, else a hash of title + text."""
+    if guid and guid.strip():
+        return "guid:" + guid.strip()
+    if canonical:
+        return "link:" + canonical
+    return "hash:" + _digest(title, text)
+
+
+def canonical_url(url: str) -> str | None:
+    """The form two feeds' links to one article share: lowercase scheme and host, no default
+    port, no fragment, no tracking parameters, https and a leading www. treated as the same."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = _WWW.sub("", (parts.hostname or "").rstrip("."))
+    if scheme not in ("http", "https") or not _valid_host(host):
+        return None
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    # http and https are one scheme here, so either default port is no port at all.
+    netloc = host if port in (None, *_DEFAULT_PORTS.values()) else f"{host}:{port}"
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        ]
+    )
+    # rstrip: space that stood before a fragment or an empty query would go on a second pass.
+    return urlunsplit(("https", netloc, parts.path or "/", query, "")).rstrip()
+
+
+def _valid_host(host: str) -> bool:
+    """A host that reads back the same from the canonical URL: a name, or an IPv6 literal."""
+    if not host or "[" in host or "]" in host:
+        return False
+    if ":" not in host:
+        return True
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def fingerprint(title: str, text: str) -> str:
+    """Normalized title + text: the same story under another URL (cross-feed duplicates)."""
+    norm_title = _NON_WORD.sub(" ", title.casefold()).strip()
+    norm_text = _NON_WORD.sub(" ", text.casefold()).strip()
+    if not norm_title and not norm_text:
+        return ""
+    return _digest(norm_title, norm_text)
+
+
+def sane_date(value: datetime | None, now: datetime) -> datetime | None:
+    """Missing or absurd dates (before 1990, or in the future) become None: first-seen is used."""
+    if value is None or value < _EARLIEST or value > now + _FUTURE_SLACK:
+        return None
+    return value
+
+
+def clean_title(raw: str) -> str:
+    """Tags stripped and entities decoded (titles may be HTML), then one clean line."""
+    if "<" in raw:
+        # Inline markup may split a word ("un<b>believ</b>able"): join text nodes as they
+        # are, then show runs of whitespace as one space, as a browser does.
+        raw = clean_text(visible_text(raw, separator=""))
+    elif "&" in raw:
+        raw = html.unescape(raw)
+    title = clean_line(raw)
+    # Decoding may reveal markup (a title escaped twice): a bare tag is text about HTML ("The
+    # <blink> tag") and stays; what a theme printing titles unescaped would run goes.
+    for _ in range(3):  # "<scr<script>ipt>" takes two rounds; needing more is an attack
+        if not _ACTIVE_TAG.search(title):
+            return title
+        title = clean_text(_ACTIVE_TAG.sub("", title))
+    return title.replace("<", "")
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256(_HASH_VERSION.encode())
+    for part in parts:
+        h.update(b"\x00")
+        h.update(part.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]

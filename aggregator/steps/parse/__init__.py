@@ -1,0 +1,19 @@
+"""Pure: bytes + content type + URL -> ParsedFeed (feedparser; JSON Feed by our own parser)."""
+
+from __future__ import annotations
+
+from ...errors import ParseError
+from ...models import ParsedFeed
+from .jsonfeed import looks_like_json, parse_json_feed
+from .xmlfeed import parse_xml_feed
+
+__all__ = ["parse_document"]
+
+
+def parse_document(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
+    """Parse one fetched document. Raises ParseError naming the URL when it is not a feed."""
+    if not body.strip():
+        raise ParseError(url, "empty document")
+    if looks_like_json(body, content_type):
+        return parse_json_feed(body, url)
+    return parse_xml_feed(body, url, content_type)
