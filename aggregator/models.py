@@ -1,7 +1,8 @@
 """Typed records, named by the stage that produces them.
 
 fetch -> FetchResult; parse -> ParsedFeed / ParsedEntry; normalize -> Article;
-dedupe -> Decision; store <- FeedUpdate; store -> FeedState, StoredArticle.
+dedupe -> Decision; store <- FeedUpdate; store -> FeedState, StoredArticle, QueuedPage;
+one feed's pass -> FeedOutcome (FeedStatus); a pass -> PassSummary; publishing -> Changes.
 Nothing passes raw feedparser dicts or httpx responses past its own step.
 """
 
@@ -90,6 +91,16 @@ class Article:
     tags: tuple[str, ...] = ()
 
 
+class FeedStatus(enum.StrEnum):
+    """How one feed's pass ended (stored as the feed's last status, but ``BUG``)."""
+
+    OK = "ok"  # a fresh document was read
+    NOT_MODIFIED = "not_modified"  # 304, or the same bytes as last time
+    FAILED = "failed"  # fetching or parsing failed (counts toward max_failures)
+    DEFERRED = "deferred"  # Retry-After longer than max_retry_wait: not a failure
+    BUG = "bug"  # an internal error: logged with its traceback, exit 3
+
+
 class Outcome(enum.Enum):
     NEW = "new"
     UPDATED = "updated"
@@ -141,7 +152,7 @@ class FeedState:
     body_hash: str | None = None
     error_count: int = 0
     last_fetch_at: datetime | None = None
-    last_status: str | None = None
+    last_status: FeedStatus | None = None
     last_error: str | None = None
     next_check_at: datetime | None = None
     article_count: int = 0
@@ -165,7 +176,7 @@ class FeedUpdate:
 
     feed_id: int
     now: datetime
-    status: str  # ok, not_modified, failed, deferred
+    status: FeedStatus
     http_status: int | None = None
     error: str | None = None
     url: str | None = None  # new URL after a permanent redirect or a followed page
@@ -189,7 +200,7 @@ class FeedUpdate:
     @property
     def keep_validators(self) -> bool:
         """Only a fresh, parsed document replaces the stored ETag / Last-Modified / body hash."""
-        return self.status != "ok"
+        return self.status is not FeedStatus.OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +245,43 @@ class StoredArticle:
 
 
 @dataclass(slots=True)
+class FeedOutcome:
+    """What one feed's pass did, for progress, logs, metrics and the summary."""
+
+    name: str
+    status: FeedStatus
+    counts: dict[Outcome, int] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+    next_check_at: datetime | None = None
+    schedule_reason: str | None = None
+    filtered: int = 0  # entries the include / exclude rules turned away
+
+    def count(self, outcome: Outcome) -> int:
+        return self.counts.get(outcome, 0)
+
+
+@dataclass(slots=True)
+class Changes:
+    """What publishing changed on disk: the manifest ``on_change`` commands get on stdin, so a
+    search index or a site can follow updates and deletions, not only additions."""
+
+    added: list[tuple[str, str]] = field(default_factory=list)  # (article id, post file)
+    updated: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    feeds_changed: bool = False  # the Atom document or the JSON Feed
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.feeds_changed)
+
+    def merge(self, other: Changes) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.removed += other.removed
+        self.feeds_changed |= other.feeds_changed
+
+
+@dataclass(slots=True)
 class PassSummary:
     """Counts for the closing summary and ``fetch --json``."""
 
@@ -250,3 +298,21 @@ class PassSummary:
     bugs: int = 0  # feeds that hit an internal error (exit 3)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (feed name, error)
     output_error: str | None = None  # outputs that could not be written (exit 4)
+
+    def add(self, outcome: FeedOutcome) -> None:
+        """Count one feed's pass."""
+        if outcome.status is FeedStatus.OK:
+            self.feeds_ok += 1
+        elif outcome.status is FeedStatus.NOT_MODIFIED:
+            self.feeds_not_modified += 1
+        elif outcome.status is FeedStatus.DEFERRED:
+            self.feeds_deferred += 1
+        else:
+            self.bugs += outcome.status is FeedStatus.BUG
+            self.feeds_failed += 1
+            self.failures.append((outcome.name, outcome.error or "failed"))
+        self.new += outcome.count(Outcome.NEW)
+        self.updated += outcome.count(Outcome.UPDATED)
+        self.duplicate += outcome.count(Outcome.DUPLICATE)
+        self.unchanged += outcome.count(Outcome.UNCHANGED) + outcome.count(Outcome.ALIAS)
+        self.filtered += outcome.filtered

@@ -12,18 +12,16 @@ from server import FEEDS_DIR, FeedResource, LoopbackServer, Reply, Workspace, re
 from aggregator.config import FeedConfig, FetchConfig
 from aggregator.edges.fetch import Fetcher
 from aggregator.errors import DiscoveryError, FetchError
-from aggregator.run.discover import (
+from aggregator.run.discover import Discovered, discover, suggested_name
+from aggregator.steps.extract.page import decode_html
+from aggregator.steps.feedlinks import (
     COMMON_PATHS,
     MAX_CANDIDATES,
-    Discovered,
     anchor_feed_links,
     candidate_urls,
-    discover,
     feed_links,
     looks_like_html,
-    suggested_name,
 )
-from aggregator.steps.extract.page import decode_html
 
 PAGE = "https://blog.example/posts/hello.html"
 RSS = (FEEDS_DIR / "rss2.xml").read_bytes()

@@ -19,7 +19,7 @@ from server import (
 from aggregator.config import load_config
 from aggregator.edges.store import open_store
 from aggregator.models import FeedState, PassSummary, StoredArticle
-from aggregator.run.pipeline import run_pass
+from aggregator.run.passes import run_pass
 
 
 def one_pass(ws: Workspace) -> tuple[PassSummary, list[StoredArticle], dict[str, FeedState]]:

@@ -28,6 +28,7 @@ from aggregator.models import Article, FeedUpdate, Outcome
 from aggregator.steps.normalize import article_id, entry_key
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+STORE_DIR = Path(__file__).parents[1] / "aggregator" / "edges" / "store"
 FEED = FeedConfig(name="A", url="http://127.0.0.1/a.xml", categories=("x",))
 OTHER = FeedConfig(name="B", url="http://127.0.0.1/b.xml")
 
@@ -313,6 +314,30 @@ async def claim_all(
     return {s.name for s in await store.claim_due(at, limit, lease, per_host)}
 
 
+def test_a_daemon_holding_the_database_alone_lets_a_killed_ones_leases_go(
+    database: str,
+) -> None:
+    """SQLite: one daemon per database, so the leases found when it takes the lock are a
+    killed daemon's and go at once. PostgreSQL: another worker's leases stay its own."""
+    feeds = feeds_on_hosts(3, hosts=3)
+
+    async def go() -> set[str]:
+        killed = await open_store(database)
+        await killed.sync_feeds(feeds)
+        assert await claim_all(killed, NOW, lease=3600.0) == {f.name for f in feeds}
+        await killed.close()  # no release: as if killed
+        daemon = await open_store(database)
+        try:
+            await daemon.lock_daemon()
+            return await claim_all(daemon, NOW + timedelta(seconds=1), lease=3600.0)
+        finally:
+            await daemon.close()
+
+    claimed = run(go())
+    alone = not database.startswith("postgresql")
+    assert claimed == ({f.name for f in feeds} if alone else set())
+
+
 def test_two_workers_claiming_at_once_never_get_the_same_feed(database: str) -> None:
     feeds = feeds_on_hosts(30, hosts=30)
 
@@ -454,7 +479,7 @@ def test_two_workers_saving_one_syndicated_article_at_once_store_it_once(
 
 @pytest.fixture
 def plan_db() -> Iterator[sqlite3.Connection]:
-    schema = (Path(__file__).parents[1] / "aggregator" / "edges" / "store" / "schema.sql").read_text()
+    schema = (STORE_DIR / "schema.sql").read_text(encoding="utf-8")
     db = sqlite3.connect(":memory:")
     db.executescript(schema)
     yield db

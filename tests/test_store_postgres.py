@@ -135,8 +135,8 @@ def test_one_publisher_at_a_time_and_another_takes_over(postgres_url: str) -> No
         one, two = await open_store(postgres_url), await open_store(postgres_url)
         three = await open_store(postgres_url)
         try:
-            one.lock_daemon()
-            two.lock_daemon()  # several daemons on PostgreSQL: nothing refused
+            await one.lock_daemon()
+            await two.lock_daemon()  # several daemons on PostgreSQL: nothing refused
             seen = [await one.lead_publisher(), await two.lead_publisher()]
             seen.append(await one.lead_publisher())  # still leading
             await one.close()  # resigns

@@ -9,13 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from ..config import Config
-from ..edges.files import remove_post_files
 from ..edges.hooks import run_on_change
 from ..edges.store import Store, database_missing, display_database
 from ..errors import StoreError, UsageError
 from ..models import FeedState
 from ..run.logs import report
-from ..run.publish import publish
+from ..run.publish import remove_articles
 from ..steps.text import counted
 from .common import EXIT_OK, with_store
 
@@ -174,11 +173,9 @@ async def cmd_prune(config: Config, args: argparse.Namespace) -> int:
                 display_database(config.storage.database),
                 "another worker holds the publisher lock: run prune where posts are published",
             )
-        # Files first: a crash in between leaves rows whose posts the next publish re-creates.
-        remove_post_files(config.output.posts_dir, [path for _, path in articles])
-        await store.delete_feed(name)
-        changes = await publish(store, config.output)
-        changes.removed += articles
+        changes = await remove_articles(
+            store, config.output, articles, lambda: store.delete_feed(name)
+        )
         await run_on_change(config.output, changes)
         posts = "its post" if len(articles) == 1 else "their posts"
         print(f"pruned {name}: {counted(len(articles), 'article')} and {posts}", file=sys.stderr)

@@ -13,9 +13,9 @@ from typing import Any
 from ..config import Config, FeedConfig, OutputConfig
 from ..edges.store import Store
 from ..errors import UsageError
-from ..models import FeedState, Outcome, PassSummary
+from ..models import FeedOutcome, FeedState, Outcome, PassSummary
 from ..run.logs import report
-from ..run.pipeline import FeedOutcome, run_pass
+from ..run.passes import run_pass
 from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_OK, EXIT_REFUSED, log, with_store
 
 
@@ -172,6 +172,6 @@ def shown_path(path: Path, cwd: Path) -> str:
 
 
 async def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    from ..run.daemon import Daemon  # APScheduler and the health server load only for the daemon
+    from ..run.daemon import run_daemon  # APScheduler, the health server: for the daemon only
 
-    return await Daemon(config).run()
+    return await run_daemon(config)

@@ -9,7 +9,7 @@ import json
 import logging
 
 from ..config import OutputConfig
-from ..run.publish import Changes
+from ..models import Changes
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ async def run_on_change(output: OutputConfig, changes: Changes) -> int | None:
     status, or None when nothing ran (not configured, nothing changed, could not start)."""
     if not output.on_change or not changes:
         return None
-    argv, manifest = list(output.on_change), json.dumps(changes.manifest(output)).encode()
+    argv, stdin = list(output.on_change), json.dumps(manifest(changes, output)).encode()
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -34,9 +34,7 @@ async def run_on_change(output: OutputConfig, changes: Changes) -> int | None:
         log.error("on_change %s could not start: %s", argv[0], e)
         return None
     try:
-        out, _ = await asyncio.wait_for(
-            proc.communicate(manifest), timeout=output.on_change_timeout
-        )
+        out, _ = await asyncio.wait_for(proc.communicate(stdin), timeout=output.on_change_timeout)
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
@@ -47,6 +45,23 @@ async def run_on_change(output: OutputConfig, changes: Changes) -> int | None:
         return None
     _log_output(argv[0], proc.returncode or 0, out)
     return proc.returncode
+
+
+def manifest(changes: Changes, output: OutputConfig) -> dict[str, object]:
+    """The JSON document the command reads on stdin (docs/config.md, on_change)."""
+
+    def posts(refs: list[tuple[str, str]]) -> list[dict[str, str]]:
+        return [{"id": i, "path": str(output.posts_dir / name)} for i, name in refs]
+
+    return {
+        "posts_dir": str(output.posts_dir),
+        "added": posts(changes.added),
+        "updated": posts(changes.updated),
+        "removed": posts(changes.removed),
+        "atom_path": str(output.atom_path),
+        "json_feed_path": str(output.json_feed_path) if output.json_feed_path else None,
+        "feeds_changed": changes.feeds_changed,
+    }
 
 
 def _log_output(name: str, status: int, out: bytes) -> None:

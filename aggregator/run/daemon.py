@@ -29,16 +29,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ..config import Config, FeedConfig, load_config
 from ..edges.fetch import Fetcher
-from ..edges.files import remove_post_files
 from ..edges.hooks import run_on_change
 from ..edges.store import Store, open_store
 from ..errors import AggregatorError
-from ..models import FeedState
+from ..models import Changes, FeedState
 from ..steps.text import counted
+from .feed import Pipeline, utcnow
 from .health import HealthServer, Metrics
 from .logs import redact_secrets_of
-from .pipeline import ParserPool, Pipeline, utcnow
-from .publish import Changes, publish, publish_feeds, publish_posts
+from .pool import ParserPool
+from .publish import log_changes, publish, publish_feeds, publish_posts, remove_articles
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,25 @@ FIRST_FETCH_SPREAD = 30.0  # seconds over which never-fetched feeds are spread
 MAINTENANCE_EVERY = 3600.0
 
 
+async def run_daemon(config: Config) -> int:
+    """``aggregator run``: open the store (one daemon per SQLite database), the parser pool and
+    the fetcher, and serve until a stop signal."""
+    store = await open_store(config.storage.database)
+    try:
+        await store.lock_daemon()
+        with ParserPool() as parser:
+            trusted = [f.url for f in config.feeds]
+            async with Fetcher(config.fetch, trusted) as fetcher:
+                return await Daemon(config, store, Pipeline(config, store, fetcher, parser)).serve()
+    finally:
+        await store.close()
+
+
 class Daemon:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, store: Store, pipeline: Pipeline) -> None:
         self.config = config
+        self.store = store
+        self.pipeline = pipeline
         self.metrics = Metrics()
         self._stopping = asyncio.Event()
         self._signals = 0
@@ -57,41 +73,26 @@ class Daemon:
         self._changes = Changes()
         self._hook: asyncio.Task[int | None] | None = None
         self._leading = False
+        self._taking_over = False
         self._claiming = asyncio.Lock()
         self._refills: set[asyncio.Task[None]] = set()
 
-    async def run(self) -> int:
-        store = await open_store(self.config.storage.database)
-        try:
-            store.lock_daemon()
-            # Holding the lock, no other daemon runs: leases a killed one left behind are stale.
-            await store.release([s.id for s in await store.feed_states()])
-            return await self._serve(store)
-        finally:
-            await store.close()
-
-    async def _serve(self, store: Store) -> int:
-        self.store = store
+    async def serve(self) -> int:
         await self._sync_feeds(self.config, previous=None)
-        await self._lead()  # first duty of a publisher: repair what a killed run left
+        if await self._is_publisher():
+            await self._take_over()  # first duty of a publisher: repair what a killed run left
         health = await self._start_health()
-        with ParserPool() as parser:
-            trusted = [f.url for f in self.config.feeds]
-            async with Fetcher(self.config.fetch, trusted) as fetcher:
-                self.pipeline = Pipeline(self.config, store, fetcher, parser)
-                scheduler = self._scheduler()
-                self._install_signals()
-                scheduler.start()
-                log.info(
-                    "daemon started feeds=%d tick=%gs",
-                    len(self.config.feeds),
-                    self.config.schedule.tick,
-                )
-                await self._stopping.wait()
-                scheduler.shutdown(wait=False)
-                await self._drain()
-        if await store.lead_publisher():
-            (await publish(store, self.config.output)).log()
+        scheduler = self._scheduler()
+        self._install_signals()
+        scheduler.start()
+        log.info(
+            "daemon started feeds=%d tick=%gs", len(self.config.feeds), self.config.schedule.tick
+        )
+        await self._stopping.wait()
+        scheduler.shutdown(wait=False)
+        await self._drain()
+        if await self.store.lead_publisher():
+            log_changes(await publish(self.store, self.config.output))
         if self._hook is not None:  # a site build in progress gets the grace period too
             await asyncio.wait([self._hook], timeout=self.config.daemon.grace)
         if health:
@@ -185,55 +186,66 @@ class Daemon:
             self._refills.add(task)
             task.add_done_callback(self._refills.discard)
 
-    async def _lead(self) -> bool:
-        """Whether this daemon publishes. With one database per daemon (SQLite) it always
-        does; on PostgreSQL one worker at a time holds the publisher lock, and a worker that
-        takes it over first repairs what its predecessor may have left half done (temp files,
-        posts not yet written or deleted by hand)."""
-        leading = await self.store.lead_publisher()
-        if leading and not self._leading:
+    async def _is_publisher(self) -> bool:
+        """Whether this daemon publishes now. With one database per daemon (SQLite) it always
+        does; on PostgreSQL one worker at a time holds the publisher lock. Asking is all this
+        does; a daemon that has just become the publisher is marked for ``_take_over``."""
+        was, self._leading = self._leading, await self.store.lead_publisher()
+        if self._leading and not was:
             log.info("publishing from this worker")
+            self._taking_over = True
+        return self._leading
+
+    async def _take_over(self) -> None:
+        """A new publisher first repairs what its predecessor may have left half done (temp
+        files, posts not yet written or deleted by hand)."""
+        if self._taking_over:
+            self._taking_over = False
             changes = await publish(self.store, self.config.output)
-            changes.log()
+            log_changes(changes)
             self._changes.merge(changes)
-        self._leading = leading
-        return leading
 
     async def _publish(self) -> None:
         """Pending posts every tick; retention, the Atom document and on_change at most every
         atom_every (files are rewritten only when their bytes change). Publisher only."""
-        if not await self._lead():
+        if not await self._is_publisher():
             return
+        await self._take_over()
         written = Changes()
         try:
             written.merge(await publish_posts(self.store, self.config.output))
             if time.monotonic() - self._last_atom < self.config.output.atom_every:
                 return
             self._last_atom = time.monotonic()
-            written.removed += await self._retention()
-            written.feeds_changed = await publish_feeds(self.store, self.config.output)
+            removed = await self._retention()  # which writes the feeds without what it removed
+            written.merge(removed)
+            if not removed:
+                written.feeds_changed = await publish_feeds(self.store, self.config.output)
         finally:
-            written.log()  # this round's posts and Atom / JSON Feed rewrites, once
+            log_changes(written)  # this round's posts and Atom / JSON Feed rewrites, once
             self._changes.merge(written)
         if self._changes and (self._hook is None or self._hook.done()):
             # In the background: a slow site build never holds up fetching.
             changes, self._changes = self._changes, Changes()
             self._hook = asyncio.create_task(run_on_change(self.config.output, changes))
 
-    async def _retention(self) -> list[tuple[str, str]]:
+    async def _retention(self) -> Changes:
         keep_days = self.config.storage.keep_days
         if keep_days <= 0:
-            return []
+            return Changes()
         expired = await self.store.expired_articles(utcnow() - timedelta(days=keep_days))
-        if expired:
-            # Files first: a crash in between leaves rows whose posts are re-created.
-            remove_post_files(self.config.output.posts_dir, [name for _, name in expired])
-            await self.store.delete_articles([article_id for article_id, _ in expired])
-            log.info("retention removed articles=%d keep_days=%d", len(expired), keep_days)
-        return expired
+        if not expired:
+            return Changes()
+        ids = [article_id for article_id, _ in expired]
+        removed = await remove_articles(
+            self.store, self.config.output, expired, lambda: self.store.delete_articles(ids)
+        )
+        log.info("retention removed articles=%d keep_days=%d", len(expired), keep_days)
+        return removed
 
     async def _maintain(self) -> None:
-        if await self._lead():
+        if await self._is_publisher():
+            await self._take_over()
             await publish_posts(self.store, self.config.output, repair=True)
             await self.store.maintain()
 

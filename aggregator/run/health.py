@@ -13,8 +13,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from ..edges.store import Store
-from ..models import Outcome
-from .pipeline import FeedOutcome
+from ..models import FeedOutcome, Outcome
 
 log = logging.getLogger(__name__)
 

@@ -1,19 +1,25 @@
 """Posts and Atom are renderings of the database. ``publish`` renders what changed:
 pending posts (new, updated, or whose file went missing), then the Atom document, each written
-atomically and only when its bytes differ. Used by ``fetch``, the daemon and ``render``."""
+atomically and only when its bytes differ. Used by ``fetch``, the daemon and ``render``;
+``remove_articles`` takes articles away (``prune``, the daemon's retention)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 
 from ..config import OutputConfig
-from ..edges.files import missing_files, remove_temp_files, write_file, write_files
+from ..edges.files import (
+    missing_files,
+    remove_post_files,
+    remove_temp_files,
+    write_file,
+    write_files,
+)
 from ..edges.store import Store
 from ..errors import OutputError
-from ..models import StoredArticle
+from ..models import Changes, StoredArticle
 from ..steps.render import render_atom, render_json_feed, render_post
 from ..steps.text import counted
 
@@ -22,49 +28,16 @@ log = logging.getLogger(__name__)
 BATCH = 500  # posts per fsync batch
 
 
-@dataclass(slots=True)
-class Changes:
-    """What publishing changed on disk: the manifest ``on_change`` commands get on stdin, so a
-    search index or a site can follow updates and deletions, not only additions."""
-
-    added: list[tuple[str, str]] = field(default_factory=list)  # (article id, post file)
-    updated: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[tuple[str, str]] = field(default_factory=list)
-    feeds_changed: bool = False  # the Atom document or the JSON Feed
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.feeds_changed)
-
-    def merge(self, other: Changes) -> None:
-        self.added += other.added
-        self.updated += other.updated
-        self.removed += other.removed
-        self.feeds_changed |= other.feeds_changed
-
-    def log(self) -> None:
-        """One info line for one publishing round with what it wrote (removals are logged
-        where they are decided: retention, prune)."""
-        if self.added or self.updated or self.feeds_changed:
-            log.info(
-                "published added=%d updated=%d feeds_changed=%s",
-                len(self.added),
-                len(self.updated),
-                self.feeds_changed,
-            )
-
-    def manifest(self, output: OutputConfig) -> dict[str, object]:
-        def posts(refs: list[tuple[str, str]]) -> list[dict[str, str]]:
-            return [{"id": i, "path": str(output.posts_dir / name)} for i, name in refs]
-
-        return {
-            "posts_dir": str(output.posts_dir),
-            "added": posts(self.added),
-            "updated": posts(self.updated),
-            "removed": posts(self.removed),
-            "atom_path": str(output.atom_path),
-            "json_feed_path": str(output.json_feed_path) if output.json_feed_path else None,
-            "feeds_changed": self.feeds_changed,
-        }
+def log_changes(changes: Changes) -> None:
+    """One info line for one publishing round with what it wrote (removals are logged where
+    they are decided: retention, prune)."""
+    if changes.added or changes.updated or changes.feeds_changed:
+        log.info(
+            "published added=%d updated=%d feeds_changed=%s",
+            len(changes.added),
+            len(changes.updated),
+            changes.feeds_changed,
+        )
 
 
 class PublishError(OutputError):
@@ -193,3 +166,17 @@ async def _requeue_missing_posts(store: Store, output: OutputConfig) -> None:
     if missing:
         log.info("re-creating %s", counted(len(missing), "missing post file"))
         await store.mark_unrendered(missing)
+
+
+async def remove_articles(
+    store: Store,
+    output: OutputConfig,
+    articles: Sequence[tuple[str, str]],
+    delete_rows: Callable[[], Awaitable[None]],
+) -> Changes:
+    """Take (article id, post file) pairs away: their post files first, then ``delete_rows``
+    (a crash in between leaves rows whose posts the next publish re-creates), then the Atom
+    document and the JSON Feed without them. Publisher only (retention, ``prune``)."""
+    await asyncio.to_thread(remove_post_files, output.posts_dir, [name for _, name in articles])
+    await delete_rows()
+    return Changes(removed=list(articles), feeds_changed=await publish_feeds(store, output))

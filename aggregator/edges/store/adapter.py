@@ -76,8 +76,9 @@ class Database(ABC):
         """After maintenance trimmed the log: the backend's own housekeeping."""
 
     @abstractmethod
-    def lock_daemon(self) -> None:
-        """Refuse (StoreError) when another daemon may not run beside this one."""
+    def lock_daemon(self) -> bool:
+        """Refuse (StoreError) when another daemon may not run beside this one; True when this
+        daemon now holds the database alone."""
 
     @abstractmethod
     async def lead_publisher(self) -> bool:

@@ -35,10 +35,13 @@ class Store(FeedsMixin, ArticlesMixin, RenderingMixin):
             await db.execute(q.TRIM_LOG, cutoff)
         await self._db.tidy()
 
-    def lock_daemon(self) -> None:
-        """SQLite: refuse (StoreError) when another daemon runs on this database. PostgreSQL:
-        several daemons are the point, nothing is refused."""
-        self._db.lock_daemon()
+    async def lock_daemon(self) -> None:
+        """SQLite: refuse (StoreError) when another daemon runs on this database; holding it
+        alone, every lease left there is stale (a killed daemon's) and is let go. PostgreSQL:
+        several daemons are the point: nothing is refused, nobody's leases are touched."""
+        if self._db.lock_daemon():
+            async with self._db.write("let stale leases go") as db:
+                await db.execute(q.RELEASE_STALE)
 
     async def lead_publisher(self) -> bool:
         """True while this process is the one that writes posts and the Atom document; ask

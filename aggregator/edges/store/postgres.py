@@ -257,9 +257,10 @@ class PostgresDatabase(Database):
     async def tidy(self) -> None:
         """Nothing: autovacuum does it."""
 
-    def lock_daemon(self) -> None:
+    def lock_daemon(self) -> bool:
         """Several daemons on one PostgreSQL database are the point: nothing to refuse (leases
         share the feeds out, ``lead_publisher`` elects the one that writes the outputs)."""
+        return False
 
     async def lead_publisher(self) -> bool:
         """True while this store is the one publisher: a session advisory lock held on a

@@ -72,6 +72,10 @@ RELEASE = (
     " WHERE id = ANY($1) AND lease_owner = $2"
 )
 
+RELEASE_STALE = (
+    "UPDATE feeds SET lease_until = NULL, lease_owner = NULL WHERE lease_until IS NOT NULL"
+)
+
 SCHEDULE = "UPDATE feeds SET next_check_at = $1 WHERE name = $2"
 SCHEDULE_FIRST = SCHEDULE + " AND next_check_at IS NULL AND last_fetch_at IS NULL"
 

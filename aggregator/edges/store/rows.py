@@ -10,7 +10,16 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from ...models import Article, Decision, FeedState, FeedUpdate, Match, Outcome, StoredArticle
+from ...models import (
+    Article,
+    Decision,
+    FeedState,
+    FeedStatus,
+    FeedUpdate,
+    Match,
+    Outcome,
+    StoredArticle,
+)
 
 # Attempts at a queued full-text page before it is given up (transient failures only).
 MAX_PAGE_ATTEMPTS = 3
@@ -55,7 +64,7 @@ def feed_state(
         body_hash=r[5],
         error_count=r[6],
         last_fetch_at=to_time(r[7]),
-        last_status=r[8],
+        last_status=FeedStatus(r[8]) if r[8] else None,
         last_error=r[9],
         next_check_at=to_time(r[10]),
         enabled=bool(r[11]),

@@ -231,7 +231,7 @@ class SqliteDatabase(Database):
             await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             await self._db.execute("PRAGMA optimize")
 
-    def lock_daemon(self) -> None:
+    def lock_daemon(self) -> bool:
         """One daemon per database: an exclusive lock on ``<database>.daemon.lock``, held until
         the process ends (a SIGKILLed daemon releases it with its file descriptors)."""
         lock_path = self._path + ".daemon.lock"
@@ -247,6 +247,7 @@ class SqliteDatabase(Database):
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
+        return True
 
     async def lead_publisher(self) -> bool:
         """Always: one daemon per SQLite database (lock_daemon) is its only publisher."""
