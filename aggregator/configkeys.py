@@ -264,10 +264,15 @@ class FiltersConfig:
     """`[filters]`: Config keeps them as ``include`` and ``exclude``."""
 
     include: tuple[FilterRule, ...] = key(
-        c.rules, "Entries kept: those matching any rule (or all when there is none).", default=[]
+        c.rules,
+        '`"field:regex"` rules for every feed: when there are any, an entry is kept only if it '
+        "matches one.",
+        default=[],
     )
     exclude: tuple[FilterRule, ...] = key(
-        c.rules, "Entries dropped: those matching any rule.", default=[]
+        c.rules,
+        '`"field:regex"` rules for every feed: an entry that matches one is dropped.',
+        default=[],
     )
 
 
@@ -358,7 +363,7 @@ class FeedConfig:
         c.table,
         "The `[feeds.select]` table: where a page's or an API's items and their fields are "
         '(see [sources.md](sources.md)). Required for `source = "json"`; an `html` source '
-        "without one finds its items itself; an error for a feed.",
+        'without one finds its items itself; not allowed with `source = "feed"`.',
         default=None,
     )
     dedupe: bool = key(
