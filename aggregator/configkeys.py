@@ -3,7 +3,7 @@
 Each section of config.toml is a frozen record; each of its fields is declared with ``key()``:
 the default as config.toml would write it, the check, whether the value is a secret (masked in
 every log line), and the line docs/config.md shows for it. config.py reads every section with
-one generic reader that walks these declarations; tests/test_config_docs.py checks that
+one generic reader that walks these declarations; tests/test_configkeys.py checks that
 docs/config.md lists every key with its default (``python tests/config_docs.py`` rewrites the
 tables there from this file).
 """

@@ -1,7 +1,7 @@
 """docs/config.md's key tables, made from the declarations in aggregator/configkeys.py.
 
 Each section's table sits between ``<!-- keys [name] -->`` and ``<!-- /keys -->``;
-``python tests/config_docs.py`` rewrites them, tests/test_config_docs.py checks they are current.
+``python tests/config_docs.py`` rewrites them, tests/test_configkeys.py checks they are current.
 """
 
 from __future__ import annotations

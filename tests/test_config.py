@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from server import Workspace
 
 from aggregator.config import Config, load_config, parse_duration
 from aggregator.errors import ConfigError
@@ -493,67 +492,6 @@ MISTAKES = [
     (MINIMAL + "include = ['nocolon']\n", 'feeds[0] "A".include', "field:regex"),
     (MINIMAL + "include = 'title:x'\n", 'feeds[0] "A".include', "list of strings"),
     ("[filters]\nexclude = ['content:[a-']\n" + MINIMAL, "filters.exclude", "valid regex"),
-    ("[dedupe]\nnear = true\n" + MINIMAL, "dedupe.near", "expected one of"),
-    ("dedupe = 1\n" + MINIMAL, "dedupe", "expected a table"),
-    ("[dedupe]\nnear_duplicates = 'yes'\n", "dedupe.near_duplicates", "true or false"),
-    ("[dedupe]\nthreshold = 0\n", "dedupe.threshold", "above 0 and at most 1, got 0"),
-    ("[dedupe]\nthreshold = 1.5\n", "dedupe.threshold", "above 0 and at most 1, got 1.5"),
-    ("[dedupe]\nthreshold = nan\n", "dedupe.threshold", "above 0 and at most 1, got nan"),
-    ("[dedupe]\nthreshold = true\n", "dedupe.threshold", "above 0 and at most 1"),
-    ("[dedupe]\ncontainment = '0.8'\n", "dedupe.containment", "above 0 and at most 1"),
-    ("[dedupe]\ncontainment = -0.5\n", "dedupe.containment", "above 0 and at most 1"),
-    ("[dedupe]\nmin_tokens = 0\n", "dedupe.min_tokens", "a positive integer, got 0"),
-    ("[dedupe]\nmin_tokens = 40.0\n", "dedupe.min_tokens", "a positive integer"),
-    (MINIMAL + "dedupe = 'no'\n", 'feeds[0] "A".dedupe', "true or false"),
-    (MINIMAL + "source = 'rss'\n", 'feeds[0] "A".source', '"feed", "html" or "json", got'),
-    (MINIMAL + "source = 1\n", 'feeds[0] "A".source', "a string"),
-    (MINIMAL + "select = 'div'\n", 'feeds[0] "A".select', "expected a table, got 'div'"),
-    (MINIMAL + "source = 'json'\n", 'feeds[0] "A".select', 'required table for source = "json"'),
-    (
-        MINIMAL + "[feeds.select]\nitems = 'div'\n",
-        'feeds[0] "A".select',
-        'unexpected for source = "feed"',
-    ),
-    (
-        MINIMAL + "source = 'html'\n[feeds.select]\ntitle = 'h2'\n",
-        'feeds[0] "A".select.items',
-        "missing required key",
-    ),
-    (
-        MINIMAL + "source = 'html'\n[feeds.select]\nitems = 'li'\ntitel = 'h2'\n",
-        'feeds[0] "A".select.titel',
-        "unknown key (expected one of: author, date, date_format, id, image, items, link",
-    ),
-    (
-        MINIMAL + "source = 'html'\n[feeds.select]\nitems = 'li'\nlink = 'a[@href'\n",
-        'feeds[0] "A".select.link',
-        "expected a valid CSS selector, not 'a['",
-    ),
-    (
-        MINIMAL + "source = 'json'\n[feeds.select]\nitems = 'data..x'\ntitle = 't'\n",
-        'feeds[0] "A".select.items',
-        "expected a dotted path",
-    ),
-    (
-        MINIMAL + "source = 'json'\n[feeds.select]\nitems = 'a'\nlink = 'b'\nscript = 'x'\n",
-        'feeds[0] "A".select.script',
-        'expected no `script`: it is only for source = "html"',
-    ),
-    (
-        MINIMAL + "source = 'html'\n[feeds.select]\nitems = 'li'\npages = 0\n",
-        'feeds[0] "A".select.pages',
-        "expected a whole number from 1 to 10, not 0",
-    ),
-    (
-        MINIMAL + "source = 'html'\n[feeds.select]\nitems = 'li'\ntimezone = 'Mars/Base'\n",
-        'feeds[0] "A".select.timezone',
-        "expected an IANA time zone name",
-    ),
-    (
-        MINIMAL + "source = 'html'\n[feeds.select]\nitems = 'li'\ntitle = 3\n",
-        'feeds[0] "A".select.title',
-        "expected a string, not int",
-    ),
     (
         MINIMAL + '[[feeds]]\nname = "A"\nurl = "https://b.example/"\n',
         'feeds[1] "A".name',
@@ -621,25 +559,6 @@ def test_no_feeds_is_fine(tmp_path: Path) -> None:
     assert load(tmp_path, "").feeds == ()
 
 
-def test_a_select_mistake_names_the_feed_and_its_key_as_the_docs_show(tmp_path: Path) -> None:
-    text = """
-[[feeds]]
-name = "ZAKER 科技"
-url = "https://www.myzaker.com/channel/13"
-source = "html"
-[feeds.select]
-items = "div[["
-"""
-    error = config_error(tmp_path, text)
-    assert error.key == 'feeds[0] "ZAKER 科技".select.items'
-    assert str(error).endswith(
-        'config.toml: feeds[0] "ZAKER 科技".select.items: '
-        "expected a valid CSS selector, not 'div[['"
-    )
-    docs = (Path(__file__).parent.parent / "docs" / "config.md").read_text(encoding="utf-8")
-    assert f"config error: {str(error).rpartition('/')[2]}" in docs, "the example in the docs"
-
-
 def test_the_environment_database_wins_over_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -649,16 +568,3 @@ def test_the_environment_database_wins_over_the_file(
     monkeypatch.setenv("AGGREGATOR_DATABASE_URL", "")
     c = load(tmp_path, '[storage]\ndatabase = "local.sqlite3"\n' + MINIMAL)
     assert c.storage.database == str(tmp_path.resolve() / "local.sqlite3"), "empty: not set"
-
-
-def test_check_rejects_a_bad_select_table_naming_the_feed_and_key(ws: Workspace) -> None:
-    page = {"name": "ZAKER 科技", "url": "http://127.0.0.1:9/channel/13", "source": "html"}
-    ws.write_config([page | {"select": {"items": "div.article-item", "link": "h2 a@"}}])
-    bad = ws.run("check")
-    assert bad.returncode == 2, bad.stderr
-    assert 'feeds[0] "ZAKER 科技".select.link: expected a valid CSS selector' in bad.stderr
-    assert "Traceback" not in bad.stderr
-
-    ws.write_config([page | {"select": {"items": "div.article-item", "link": "h2 a@href"}}])
-    ok = ws.run("check")
-    assert ok.returncode == 0, ok.stderr
