@@ -43,7 +43,7 @@ R = TypeVar("R")
 class Key:
     """One key's declaration."""
 
-    check: Callable[[object], Any]  # the TOML value -> the typed value (configcheck.py)
+    check: Callable[[object], Any]  # the TOML value -> the typed value (the checks below)
     doc: str  # its line in docs/config.md
     default: object = REQUIRED  # as config.toml would write it; None: not set
     shown: str | None = None  # the default as the docs show it, when it is computed
@@ -84,6 +84,8 @@ def key(
     resolves it (and type checkers see a required field, as they see ``default`` here as the
     field's default: ``key`` is a field specifier)."""
     if in_folder is not None:
+        if resolve is None:
+            raise TypeError("a default in_folder needs a resolve that places it there")
         default = in_folder
     declared = Key(check, doc, default, shown, secret, resolve, env)
     metadata = {_KEY: declared}
@@ -112,6 +114,9 @@ def _toml(value: object) -> str:
     if isinstance(value, dict) and not value:
         return "{}"
     return json.dumps(value)  # numbers, []
+
+
+# The checks: a TOML value -> the typed value, or ValueError / TypeError completing "expected".
 
 
 def parse_duration(value: object) -> float:
