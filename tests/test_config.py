@@ -63,6 +63,12 @@ keep_days = 30
 grace = "5s"
 health = "127.0.0.1:8088"
 
+[dedupe]
+near_duplicates = false
+threshold = 0.75
+containment = 1
+min_tokens = 25
+
 [filters]
 include = ["title:(?i)python"]
 exclude = ["content:casino"]
@@ -84,10 +90,37 @@ timeout = 12
 backlog = 5
 include = ["author:Alice", "link:example"]
 exclude = ["title:(?i)sponsored", "category:ads"]
+dedupe = false
+source = "feed"
 
 [[feeds]]
 name = "Local"
 url = "feeds/local.xml"
+
+[[feeds]]
+name = "ZAKER 科技"
+url = "https://www.myzaker.com/channel/13"
+source = "html"
+[feeds.select]
+script = "window.WinPageData"
+items = "data.article"
+title = "title"
+link = "url"
+date = "date"
+date_format = "%m月%d日"
+timezone = "Asia/Shanghai"
+pages = 2
+
+[[feeds]]
+name = "API"
+url = "https://blog.example.org/wp-json/wp/v2/posts"
+source = "json"
+select = { items = "[*]", title = "title.rendered", link = "link" }
+
+[[feeds]]
+name = "Page"
+url = "https://press.example/news/"
+source = "html"
 """
 
 
@@ -156,6 +189,30 @@ def test_every_contract_key_loads(tmp_path: Path) -> None:
     assert [r.field for r in a.include] == ["author", "link"]
     assert [r.field for r in a.exclude] == ["title", "category"]
     assert a.exclude[0].pattern.search("A SPONSORED post")
+    assert (a.dedupe, a.source, a.select) == (False, "feed", None)
+
+    d = c.dedupe
+    assert (d.near_duplicates, d.threshold, d.containment, d.min_tokens) == (False, 0.75, 1.0, 25)
+    assert isinstance(d.containment, float)
+
+    zaker = c.feed("ZAKER 科技")
+    assert zaker is not None and zaker.select is not None
+    assert (zaker.source, zaker.dedupe) == ("html", True)
+    s = zaker.select
+    assert (s.kind, s.script, s.items, s.title, s.link) == (
+        "html",
+        "window.WinPageData",
+        "data.article",
+        "title",
+        "url",
+    )
+    assert (s.date, s.date_format, s.timezone, s.pages) == ("date", "%m月%d日", "Asia/Shanghai", 2)
+    api = c.feed("API")
+    assert api is not None and api.select is not None
+    assert (api.source, api.select.kind, api.select.items) == ("json", "json", "[*]")
+    page = c.feed("Page")
+    assert page is not None
+    assert (page.source, page.select) == ("html", None), "no select table: the page autodetects"
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -185,8 +242,11 @@ def test_defaults(tmp_path: Path) -> None:
     assert c.storage.keep_days == 0
     assert c.daemon.grace == 20.0
     assert c.daemon.health is None
+    assert (c.dedupe.near_duplicates, c.dedupe.threshold, c.dedupe.containment) == (True, 0.6, 0.8)
+    assert c.dedupe.min_tokens == 40
     [feed] = c.feeds
     assert (feed.enabled, feed.headers, feed.backlog, feed.post_author) == (True, (), None, "A")
+    assert (feed.source, feed.select, feed.dedupe) == ("feed", None, True)
     assert c.output.posts_dir.is_relative_to(base)
     assert Path(c.storage.database).is_relative_to(base)
 
@@ -497,3 +557,14 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 def test_no_feeds_is_fine(tmp_path: Path) -> None:
     assert load(tmp_path, "").feeds == ()
+
+
+def test_the_environment_database_wins_over_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGGREGATOR_DATABASE_URL", "postgresql://agg:pw@127.0.0.1/agg")
+    c = load(tmp_path, '[storage]\ndatabase = "local.sqlite3"\n' + MINIMAL)
+    assert c.storage.database == "postgresql://agg:pw@127.0.0.1/agg"
+    monkeypatch.setenv("AGGREGATOR_DATABASE_URL", "")
+    c = load(tmp_path, '[storage]\ndatabase = "local.sqlite3"\n' + MINIMAL)
+    assert c.storage.database == str(tmp_path.resolve() / "local.sqlite3"), "empty: not set"

@@ -9,10 +9,9 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
-from ..config import Config
-from ..edges.store.dsn import secrets as database_secrets
+from ..config import Config, secret_values
+from ..edges.store.dsn import secrets as url_passwords
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MASK = "***"
@@ -91,11 +90,11 @@ def redact_secrets_of(config: Config) -> None:
 
 
 def secrets_of(config: Config) -> Iterable[str]:
-    for feed in config.feeds:
-        for _, value in feed.headers:
-            yield value
-    if config.fetch.proxy:
-        password = urlsplit(config.fetch.proxy).password
-        if password:
-            yield password
-    yield from database_secrets(config.storage.database)
+    """What the keys configkeys.py declares secret hold: header values, URL passwords."""
+    for value in secret_values(config):
+        if isinstance(value, str):  # a URL: the proxy, the database
+            yield from url_passwords(value)
+        elif isinstance(value, tuple):  # (name, value) pairs: headers
+            yield from (pair[1] for pair in value)
+        else:  # a new kind of secret: say how to find what it holds
+            raise TypeError(f"no way to mask a secret {type(value).__name__}")

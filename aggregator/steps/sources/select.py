@@ -80,7 +80,9 @@ def parse_select(kind: str, table: dict[str, Any]) -> SourceSelect:
     values = {key: _one_line(key, table.get(key)) for key in (*_FIELD_KEYS, *_OPTION_KEYS, "items")}
     if values["script"] is not None:
         if kind != "html":
-            raise SelectError("script", 'only for source = "html" (a JSON API is data already)')
+            raise SelectError(
+                "script", 'no `script`: it is only for source = "html" (JSON is data already)'
+            )
         _check_script(values["script"])
     select = SourceSelect(kind=kind, pages=_pages(table.get("pages", 1)), **_present(values))
     _check_fields(select)
