@@ -1,7 +1,7 @@
-"""docs/config.md's key tables, made from the declarations in aggregator/configkeys.py.
+"""docs/config.md's key tables, made from the declarations in aggregator/config/keys.py.
 
 Each section's table sits between ``<!-- keys [name] -->`` and ``<!-- /keys -->``;
-``python tests/config_docs.py`` rewrites them, tests/test_configkeys.py checks they are current.
+``python tests/config_docs.py`` rewrites them, tests/test_config/keys.py checks they are current.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import re
 import sys
 from pathlib import Path
 
-from aggregator.configcheck import declared
-from aggregator.configkeys import FEEDS, SECTIONS, FeedConfig
+from aggregator.config.checks import declared
+from aggregator.config.keys import FEEDS, SECTIONS, FeedConfig
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "config.md"
 TABLES: dict[str, type] = {**SECTIONS, FEEDS: FeedConfig}

@@ -1,4 +1,4 @@
-"""The key declarations (aggregator/configkeys.py) are the one place a key lives: docs/config.md
+"""The key declarations (aggregator/config/keys.py) are the one place a key lives: docs/config.md
 lists every key with its default as they declare it, a documented default means what leaving the
 key out means, and the keys declared secret are the ones logs mask. Also the keys of near-duplicate
 dedupe and of sources without a feed: validated, each mistake naming the feed and key."""
@@ -13,16 +13,16 @@ from config_docs import DOCS, TABLES, with_current_tables
 from server import Workspace, toml_value
 
 from aggregator.config import Config, FeedConfig, load_config, secret_values
-from aggregator.configcheck import REQUIRED, declared
-from aggregator.configkeys import SECTIONS
+from aggregator.config.checks import REQUIRED, declared
+from aggregator.config.keys import SECTIONS
+from aggregator.config.select import KEYS as SELECT_KEYS
 from aggregator.errors import ConfigError
-from aggregator.steps.sources.select import KEYS as SELECT_KEYS
 
 
 def test_docs_list_every_key_with_its_default() -> None:
     text = DOCS.read_text(encoding="utf-8")
     assert with_current_tables(text) == text, (
-        "docs/config.md's key tables differ from aggregator/configkeys.py: "
+        "docs/config.md's key tables differ from aggregator/config/keys.py: "
         "run `python tests/config_docs.py`"
     )
 
@@ -114,7 +114,7 @@ def _write(folder: Path, text: str) -> Path:
 
 
 def test_every_select_key_is_documented() -> None:
-    """[feeds.select]'s keys belong to aggregator/sources/select.py; sources.md has a row for
+    """[feeds.select]'s keys belong to aggregator/config/select.py; sources.md has a row for
     each, and config.md names each where it points there."""
     sources = (DOCS.parent / "sources.md").read_text(encoding="utf-8")
     config = DOCS.read_text(encoding="utf-8").partition("### [feeds.select]")[2]

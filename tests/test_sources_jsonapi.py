@@ -16,7 +16,7 @@ from aggregator.steps.sources.embedded import MAX_NESTING
 
 NOW = datetime(2024, 1, 3, tzinfo=UTC)
 URL = "https://blog.example.org/wp-json/wp/v2/posts"
-# The table docs/sources.md gives for WordPress (aggregator/sources/jsonapi.py).
+# The table docs/sources.md gives for WordPress (aggregator/steps/sources/jsonapi.py).
 WORDPRESS = {
     "items": "[*]",
     "title": "title.rendered",

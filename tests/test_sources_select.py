@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.steps.sources.paths import evaluate, parse_path
-from aggregator.steps.sources.select import (
+from aggregator.config.paths import evaluate, parse_path
+from aggregator.config.select import (
     KEYS,
     MAX_PAGES,
     SelectError,

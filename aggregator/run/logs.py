@@ -90,7 +90,7 @@ def redact_secrets_of(config: Config) -> None:
 
 
 def secrets_of(config: Config) -> Iterable[str]:
-    """What the keys configkeys.py declares secret hold: header values, URL passwords."""
+    """What the keys config/keys.py declares secret hold: header values, URL passwords."""
     for value in secret_values(config):
         if isinstance(value, str):  # a URL: the proxy, the database
             yield from url_passwords(value)

@@ -15,12 +15,12 @@ that answered and ``now``. Imports only models, errors, text and extract/ (selec
     blocks.py     a list page's repeated blocks of headline links
 """
 
+from ...config.select import MAX_PAGES, SelectError, SourceSelect, parse_select
 from .dates import parse_item_date
 from .embedded import embedded_data
 from .html import read_html_source
 from .items import MAX_ITEMS, SourcePage
 from .jsonapi import read_json_source
-from .select import MAX_PAGES, SelectError, SourceSelect, parse_select
 
 __all__ = [
     "MAX_ITEMS",

@@ -17,12 +17,12 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from ...config.select import SourceSelect
 from ...errors import ParseError
 from ..extract.html import absolute_url, document_base
 from .blocks import link_blocks
 from .embedded import assigned_data, parse_data
 from .items import MAX_ITEMS, ItemValues, SourcePage, build_page, data_text, next_url, page_title
-from .select import SourceSelect
 
 MIN_ITEMS = 2  # a page of fewer links is not a list
 MAX_VALUES = 200_000  # JSON values walked per document

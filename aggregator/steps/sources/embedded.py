@@ -17,9 +17,9 @@ from typing import Any
 import chompjs
 from selectolax.lexbor import LexborHTMLParser
 
+from ...config.select import is_js_target
 from ...errors import ParseError
 from ..extract.shape import too_complex
-from .select import is_js_target
 
 MAX_DATA = 16 * 1024 * 1024  # characters in one literal: the biggest Next.js pages hold ~5 MB
 MAX_NESTING = 256  # levels of { and [: json and chompjs recurse per level

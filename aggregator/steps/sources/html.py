@@ -12,6 +12,7 @@ from datetime import datetime
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from ...config.select import SourceSelect, split_selector
 from ...errors import ParseError
 from ..extract.html import document_base
 from ..extract.page import decode_html
@@ -31,7 +32,6 @@ from .items import (
     next_url,
     page_title,
 )
-from .select import SourceSelect, split_selector
 
 # When a selector names an element without @attribute, these attributes come before its text.
 _LINK_ATTRIBUTES = ("href",)

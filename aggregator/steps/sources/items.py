@@ -15,13 +15,13 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from ...config.paths import evaluate, parse_path
+from ...config.select import SourceSelect
 from ...errors import ParseError
 from ...models import ParsedEntry, ParsedFeed
 from ..extract.html import absolute_url
 from ..text import clean_line
 from .dates import parse_item_date
-from .paths import evaluate, parse_path
-from .select import SourceSelect
 
 MAX_ITEMS = 1000  # items read from one page; the rest are left (and said so in the warning)
 _FIELDS = ("title", "link", "date", "summary", "image", "author", "id", "tags")

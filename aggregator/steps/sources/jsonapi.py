@@ -19,6 +19,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from ...config.select import SourceSelect
 from ...errors import ParseError
 from .embedded import MAX_NESTING, parse_literal
 from .items import (
@@ -30,7 +31,6 @@ from .items import (
     data_values,
     next_url,
 )
-from .select import SourceSelect
 
 
 def read_json_source(

@@ -1,6 +1,9 @@
-"""Load and validate config.toml into frozen values, once.
+"""Load and validate config.toml into frozen values, once; below every layer but models and
+errors (steps take a FeedConfig), so it imports neither.
 
-Every key is declared once, in configkeys.py (default, check, secret, doc); one generic reader
+keys.py declares the records and every key once (default, check, secret, doc); checks.py
+holds the value checks; select.py and paths.py the ``[feeds.select]`` language (CSS with
+``@attribute``, dotted paths), parsed here and evaluated by steps/sources. One generic reader
 walks those declarations for every section and every feed, then checks what involves several
 keys. Every error names the file, the key and what was expected. Relative paths resolve against
 the config file's folder.
@@ -16,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .configcheck import FILTER_FIELDS, FilterRule, Key, declared, parse_duration
-from .configcheck import name as _name
-from .configkeys import (
+from ..errors import ConfigError
+from .checks import FILTER_FIELDS, FilterRule, Key, declared, parse_duration
+from .checks import name as _name
+from .keys import (
     DATABASE_ENV,
     DEFAULT_PLACEHOLDER,
     DEFAULT_USER_AGENT,
@@ -34,10 +38,9 @@ from .configkeys import (
     ScheduleConfig,
     StorageConfig,
 )
-from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from .steps.sources import SourceSelect
+    from .select import SourceSelect
 
 __all__ = [
     "CONFIG_ENV",
@@ -233,7 +236,7 @@ class _Reader:
                 'unexpected for source = "feed": set source = "html" or "json", or remove it',
             )
         # Imported here: only a config with a select table needs the page readers loaded.
-        from .steps.sources.select import KEYS, SelectError, parse_select
+        from .select import KEYS, SelectError, parse_select
 
         where = f"{prefix}.select"
         self.known(table, where, set(KEYS))

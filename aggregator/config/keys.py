@@ -13,12 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from . import configcheck as c
-from .configcheck import FilterRule, config_record, key
+from .. import __version__
+from . import checks as c
+from .checks import FilterRule, config_record, key
 
 if TYPE_CHECKING:
-    from .steps.sources import SourceSelect
+    from .select import SourceSelect
 
 DATABASE_ENV = "AGGREGATOR_DATABASE_URL"  # overrides [storage] database (keeps secrets out)
 DEFAULT_USER_AGENT = f"aggregator/{__version__} (+https://github.com/aggregator-dev/aggregator)"

@@ -2,7 +2,7 @@
 
 A check takes a value as TOML gave it and returns it typed, or raises ValueError / TypeError
 whose text completes "expected ..." (the reader adds the key and the value it got). A resolver
-places a checked value in the config file's folder. The keys themselves: configkeys.py.
+places a checked value in the config file's folder. The keys themselves: keys.py.
 """
 
 from __future__ import annotations
