@@ -84,7 +84,6 @@ class Article:
     updated: datetime | None
     fingerprint: str  # normalized title + text, for cross-feed dedupe
     content_hash: str  # what a change means: differs => update
-    post_name: str  # post file name, used when the article is first stored
     # Not stored, used on the way: the feed's own image (media:thumbnail / media:content /
     # enclosure), which a crawled page's og:image does not override; the entry's categories.
     media_image: str | None = None

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from aggregator.config import FeedConfig
 from aggregator.models import Article, StoredArticle
+from aggregator.steps.render.filename import post_name
 
 
 def as_stored(article: Article, feed: FeedConfig, first_seen: datetime) -> StoredArticle:
@@ -23,7 +24,7 @@ def as_stored(article: Article, feed: FeedConfig, first_seen: datetime) -> Store
         image=article.image,
         published=published,
         updated=article.updated or published,
-        post_path=article.post_name,
+        post_path=post_name(article, first_seen),
         categories=feed.categories,
         post_author=feed.post_author,
         content_hash=article.content_hash,

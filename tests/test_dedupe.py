@@ -36,7 +36,6 @@ def article(
         updated=None,
         fingerprint=fp,
         content_hash=content_hash,
-        post_name="2024-06-01-t-00000000.md",
     )
 
 

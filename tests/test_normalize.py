@@ -22,6 +22,7 @@ from aggregator.steps.normalize import (
     sane_date,
 )
 from aggregator.steps.parse import parse_document
+from aggregator.steps.render.filename import post_name
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -292,7 +293,7 @@ def test_absurd_published_falls_back() -> None:
     assert norm(published=old, updated=updated).published == updated  # the sane one instead
     article = norm(published=None, updated=None)
     assert article.published is None
-    assert article.post_name.startswith("2024-06-01-")  # first seen: now
+    assert post_name(article, NOW).startswith("2024-06-01-")  # named by first seen: now
 
 
 # --- titles and text ----------------------------------------------------------------------------

@@ -81,3 +81,22 @@ def test_post_filename_is_always_safe(title: str, date: datetime, uid: uuid.UUID
 def test_different_ids_give_different_names(title: str, a: uuid.UUID, b: uuid.UUID) -> None:
     if a.hex[:8] != b.hex[:8]:
         assert post_filename(title, DATE, str(a)) != post_filename(title, DATE, str(b))
+
+
+def test_post_names_give_a_clash_the_whole_id() -> None:
+    """Against a stored name and within the batch alike."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from aggregator.models import Article
+    from aggregator.steps.render.filename import post_name, post_names
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    base = Article("", "F", "", None, None, "Same title", None, "", None, None, None, "", "")
+    a = replace(base, id="aaaaaaaa-0000-5000-8000-000000000001")
+    b = replace(base, id="aaaaaaaa-0000-5000-8000-000000000002")
+    assert post_name(a, now) == post_name(b, now) == "2026-01-01-same-title-aaaaaaaa.md"
+    names = post_names([a, b], now, taken=[])
+    assert names[a.id] == "2026-01-01-same-title-aaaaaaaa.md"
+    assert names[b.id] == "2026-01-01-same-title-aaaaaaaa-aaaaaaaa000050008000000000000002.md"
+    assert post_names([a], now, taken=[names[a.id]])[a.id].endswith("000000000001.md")

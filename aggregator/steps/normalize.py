@@ -15,7 +15,6 @@ from ..models import Article, ParsedEntry, ParsedFeed
 from .extract import first_image, sanitize_html, visible_text
 from .extract.html import absolute_url
 from .extract.images import feed_image
-from .render.filename import post_filename
 from .text import clean_line, clean_text
 
 # Article ids are UUID5s in this namespace: stable forever, and the Atom entry id.
@@ -128,7 +127,6 @@ def normalize_entry(
             image or "",
             published.isoformat() if published else "",
         ),
-        post_name=post_filename(title, published or updated or now, identity),
         media_image=media_image,
         tags=entry.tags,
     )

@@ -27,6 +27,7 @@ from aggregator.steps.extract.shape import MAX_DEPTH, text_of, too_complex
 from aggregator.steps.normalize import clean_title, normalize_entry
 from aggregator.steps.parse import parse_document
 from aggregator.steps.parse.dates import from_rfc3339, from_struct_time
+from aggregator.steps.render.filename import post_name
 from aggregator.steps.render.post import post_title, render_post
 
 from .support import check_post
@@ -132,7 +133,7 @@ def stored(article: Article) -> StoredArticle:
 def test_any_entry_normalizes_into_a_valid_harmless_post(entry: ParsedEntry) -> None:
     article = normalize_entry(entry, FEED, FEED.url, NOW)
     text = render_post(stored(article), PLACEHOLDER)
-    data = check_post(article.post_name, text)  # safe name, front matter reads back
+    data = check_post(post_name(article, NOW), text)  # safe name, front matter reads back
     assert data["title"] == post_title(article.title)
     assert_inert_title(article.title)
     assert_harmless(article.content)

@@ -18,9 +18,10 @@ from ...models import (
     QueuedPage,
 )
 from ...steps.dedupe import decide
+from ...steps.render.filename import post_name, post_names
 from . import queries as q
 from .adapter import Database, Session
-from .rows import MAX_PAGE_ATTEMPTS, content_values, match, pages_to_queue, post_names
+from .rows import MAX_PAGE_ATTEMPTS, content_values, match, pages_to_queue
 
 
 class ArticlesMixin:
@@ -93,7 +94,7 @@ class ArticlesMixin:
     ) -> None:
         now = update.now
         new = [d.article for d in decisions if d.outcome is Outcome.NEW]
-        names = await _post_names(db, new) if new else {}
+        names = await _post_names(db, new, now) if new else {}
         await db.executemany(
             q.INSERT_ARTICLE,
             [(a.id, update.feed_id, *content_values(a), now, now, names[a.id]) for a in new],
@@ -218,7 +219,8 @@ async def _matches(db: Session, sql: str, values: Iterable[str]) -> dict[str, li
     return found
 
 
-async def _post_names(db: Session, articles: Sequence[Article]) -> dict[str, str]:
-    """Each new article's post file name (rows.post_names: a rare clash gets the whole id)."""
-    rows = await db.fetch(q.TAKEN_POST_NAMES, [a.post_name for a in articles])
-    return post_names(articles, {r[0] for r in rows})
+async def _post_names(db: Session, articles: Sequence[Article], now: datetime) -> dict[str, str]:
+    """Each new article's post file name (a rare clash gets the whole id: post_names)."""
+    wanted = [post_name(a, now) for a in articles]
+    rows = await db.fetch(q.TAKEN_POST_NAMES, wanted)
+    return post_names(articles, now, (r[0] for r in rows))

@@ -113,19 +113,6 @@ def stored_article(r: Row, to_time: ToTime) -> StoredArticle:
     )
 
 
-def post_names(articles: Iterable[Article], taken: set[str]) -> dict[str, str]:
-    """Each new article's post file name. The rare clash (same date, slug and 8-hex id prefix
-    as a stored article, ``taken``, or one earlier in this batch) gets the whole id instead."""
-    names = {}
-    for a in articles:
-        name = a.post_name
-        if name in taken:
-            name = name.removesuffix(".md") + "-" + a.id.replace("-", "") + ".md"
-        taken.add(name)
-        names[a.id] = name
-    return names
-
-
 def host(url: str) -> str:
     try:
         return urlsplit(url).hostname or ""
