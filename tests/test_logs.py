@@ -84,3 +84,41 @@ def test_debug_shows_the_http_libraries_lines(loopback: LoopbackServer, ws: Work
     run = ws.fetch("--log-level", "debug")
     assert run.returncode == 0, run.stderr
     assert "httpx: HTTP Request: GET" in run.stderr
+
+
+def test_every_command_message_goes_through_the_reporter(
+    loopback: LoopbackServer, ws: Workspace, tmp_path: Path
+) -> None:
+    """With --log-format json every stderr line of every command is one JSON object (a plain
+    print would break the stream), and the feed's key never shows."""
+    tables = serve_fixture_feeds(loopback, FIXTURE_FEEDS[:1])
+    tables[0]["headers"] = {"X-Key": KEY}
+    ws.write_config(tables)
+    name = str(tables[0]["name"])
+    opml = tmp_path / "subs.opml"
+    commands = [
+        ("fetch", "--no-progress"),
+        ("check",),
+        ("disable", name),
+        ("enable", name),
+        ("render",),
+        ("atom",),
+        ("export-opml", "-o", str(opml)),
+        ("import-opml", str(opml)),
+        ("prune", "no such feed"),
+        ("import-opml", str(tmp_path / "missing.opml")),
+    ]
+    said = {}
+    for command in commands:
+        result = ws.run(*command, "--log-format", "json")
+        lines = result.stderr.splitlines()
+        assert lines, command
+        messages = [json.loads(line)["message"] for line in lines]
+        assert all(KEY not in m for m in messages), (command, messages)
+        said[command[0] + (" " + command[1] if command[0] == "import-opml" else "")] = (
+            result.returncode,
+            messages,
+        )
+    assert said["check"] == (0, [f"{ws.config_path}: ok (1 feed)"])
+    assert said["prune"][0] == 2 and "no feed named 'no such feed'" in said["prune"][1][0]
+    assert said[f"import-opml {tmp_path / 'missing.opml'}"][0] == 2

@@ -16,7 +16,14 @@ from typing import Any
 
 from .. import __version__
 from ..config import default_config_path, load_config
-from ..errors import AggregatorError, ConfigError, OutputError, StoreError, UsageError
+from ..errors import (
+    AggregatorError,
+    ConfigError,
+    OpmlError,
+    OutputError,
+    StoreError,
+    UsageError,
+)
 from ..run.logs import redact_secrets_of, report, setup_logging
 from .common import EXIT_BUG, EXIT_FEED_FAILED, EXIT_REFUSED, EXIT_TERMINATED, EXIT_USAGE, log
 from .configure import cmd_add, cmd_check, cmd_export_opml, cmd_import_opml, cmd_migrate
@@ -57,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         report(f"aggregator: config error: {e}")
         return EXIT_USAGE
-    except UsageError as e:
+    except (UsageError, OpmlError) as e:
         report(f"aggregator: {e}")
         return EXIT_USAGE
     except (StoreError, OutputError) as e:

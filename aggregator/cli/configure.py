@@ -10,12 +10,14 @@ from pathlib import Path
 from ..config import Config
 from ..edges.files import write_file
 from ..edges.store import display_database
+from ..errors import UsageError
+from ..run.logs import report
 from ..steps.text import counted
-from .common import EXIT_OK, EXIT_USAGE
+from .common import EXIT_OK
 
 
 async def cmd_check(config: Config, args: argparse.Namespace) -> int:
-    print(f"{config.path}: ok ({counted(len(config.feeds), 'feed')})", file=sys.stderr)
+    report(f"{config.path}: ok ({counted(len(config.feeds), 'feed')})")
     return EXIT_OK
 
 
@@ -46,8 +48,7 @@ async def cmd_add(config: Config, args: argparse.Namespace) -> int:
 
     url = _url_argument(args.url)
     if url is None:
-        print(f"aggregator: {args.url}: expected an http(s) URL or a local file", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"{args.url}: expected an http(s) URL or a local file")
     check_new_feed(config, args.name, url)  # before any request
     async with Fetcher(config.fetch, trusted=[url]) as fetcher:  # the URL the user typed
         found = await discover(fetcher, url)
@@ -61,10 +62,9 @@ async def cmd_add(config: Config, args: argparse.Namespace) -> int:
 
 def _say_if_created(path: Path, created: bool) -> None:
     if created and path.exists():
-        print(
+        report(
             f"created {path}: a starter config (its [storage] and [output] say where the "
-            "database, posts and Atom go; docs/config.md lists every key)",
-            file=sys.stderr,
+            "database, posts and Atom go; docs/config.md lists every key)"
         )
 
 
@@ -80,30 +80,23 @@ def _url_argument(text: str) -> str | None:
 
 async def cmd_import_opml(config: Config, args: argparse.Namespace) -> int:
     from ..edges.configedit import append_feeds
-    from ..errors import OpmlError
     from ..steps.opml import MAX_OPML_BYTES, parse_opml
 
     source = "<stdin>" if args.file == "-" else args.file
-    try:
-        feeds = parse_opml(_read_opml(args.file, MAX_OPML_BYTES + 1), source)
-    except OpmlError as e:
-        print(f"aggregator: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    feeds = parse_opml(_read_opml(args.file, MAX_OPML_BYTES + 1), source)  # OpmlError: exit 2
     created = not config.path.exists()
     result = append_feeds(config.path, feeds)
     _say_if_created(config.path, created)
     for entry in result.added:
         print(f"added {json.dumps(entry.name, ensure_ascii=False)}: {entry.url}")
     for skipped in result.skipped:
-        print(
+        report(
             f"skipped {json.dumps(skipped.feed.name, ensure_ascii=False)}: {skipped.feed.url} "
-            f"is already configured as {json.dumps(skipped.existing, ensure_ascii=False)}",
-            file=sys.stderr,
+            f"is already configured as {json.dumps(skipped.existing, ensure_ascii=False)}"
         )
-    print(
+    report(
         f"{config.path}: {counted(len(result.added), 'feed')} added, {len(result.skipped)} skipped "
         "(already configured)",
-        file=sys.stderr,
     )
     return EXIT_OK
 
@@ -131,5 +124,5 @@ async def cmd_export_opml(config: Config, args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
     else:
         write_file(Path(args.output).resolve(), data.decode("utf-8"))
-    print(f"exported {counted(len(feeds), 'feed')}", file=sys.stderr)
+    report(f"exported {counted(len(feeds), 'feed')}")
     return EXIT_OK

@@ -146,7 +146,7 @@ async def _set_disabled(config: Config, name: str, reason: str | None) -> int:
         await store.sync_feeds(config.feeds)
         if not await store.set_disabled(name, reason):
             raise UsageError(f"no feed named {name!r} in {config.path} or in the database")
-        print(f"{'disabled' if reason else 'enabled'} {name}", file=sys.stderr)
+        report(f"{'disabled' if reason else 'enabled'} {name}")
         return EXIT_OK
 
     return await with_store(config, work)
@@ -178,7 +178,7 @@ async def cmd_prune(config: Config, args: argparse.Namespace) -> int:
         )
         await run_on_change(config.output, changes)
         posts = "its post" if len(articles) == 1 else "their posts"
-        print(f"pruned {name}: {counted(len(articles), 'article')} and {posts}", file=sys.stderr)
+        report(f"pruned {name}: {counted(len(articles), 'article')} and {posts}")
         return EXIT_OK
 
     return await with_store(config, work)

@@ -21,7 +21,7 @@ async def cmd_atom(config: Config, args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         if args.output in (None, ""):
             await publish_atom(store, config.output)
-            print(config.output.atom_path, file=sys.stderr)
+            report(str(config.output.atom_path))
             return EXIT_OK
         articles = await store.newest(config.output.atom_limit)
         text = render_atom(
@@ -47,11 +47,10 @@ async def cmd_render(config: Config, args: argparse.Namespace) -> int:
             report("render: another worker holds the publisher lock; every post is queued for it")
             return EXIT_OK
         changes = await publish(store, config.output)
-        print(
+        report(
             f"rendered: {counted(len(changes.added), 'post')} re-created, "
             f"{len(changes.updated)} rewritten"
             f"{', feeds changed' if changes.feeds_changed else ''}",
-            file=sys.stderr,
         )
         await run_on_change(config.output, changes)
         return EXIT_OK
