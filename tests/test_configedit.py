@@ -200,8 +200,8 @@ def test_a_failed_rename_is_an_output_error_leaving_no_temp_file(
     def refuse(src: str, dst: str) -> None:
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr("aggregator.edges.configedit.os.replace", refuse)
-    with pytest.raises(OutputError, match="cannot write: Read-only file system"):
+    monkeypatch.setattr("aggregator.edges.files.os.replace", refuse)
+    with pytest.raises(OutputError, match="cannot write: read-only file system"):
         append_feed(config, "B", "https://b.example/")
     assert config.read_bytes() == old
     assert sorted(p.name for p in config.parent.iterdir()) == ["config.toml"]

@@ -11,14 +11,9 @@ then replaced atomically (temp file in the same folder, fsync, rename).
 
 from __future__ import annotations
 
-import errno
-import os
 import re
-import stat
-import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,8 +23,9 @@ import tomlkit
 from tomlkit.items import Array
 
 from ..config import Config, load_config, parse_config
-from ..errors import ConfigError, OutputError, UsageError
+from ..errors import ConfigError, UsageError
 from ..steps.opml import unique_name
+from .files import write_file
 
 __all__ = [
     "STARTER_CONFIG",
@@ -304,10 +300,8 @@ def _rewrite(path: Path, feeds: Sequence[FeedEntry]) -> None:
     new = insert_feeds(old, feeds)
     if not _adds_exactly(old, new, feeds):  # a bug, but never one that reaches the file
         raise ConfigError(str(path), "could not add the feeds without changing anything else")
-    if create:
-        _create(path, new)
-    else:
-        _replace(path, new)
+    # Checked by the loader before it takes the old file's place (or is created).
+    write_file(path, new, check=lambda temp: _validate(temp, path), create=create)
 
 
 def _read(path: Path) -> str:
@@ -320,68 +314,6 @@ def _read(path: Path) -> str:
         raise ConfigError(str(path), "not UTF-8 text") from None
 
 
-def _replace(path: Path, text: str) -> None:
-    """Write a temp file beside the real one (a symlinked config stays a symlink), check that
-    the loader accepts it, then rename it over the old file."""
-    target = Path(os.path.realpath(path))
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:
-        raise OutputError(str(path), f"cannot write beside it: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temp, stat.S_IMODE(target.stat().st_mode))  # mkstemp makes it 0600
-        _validate(Path(temp), path)
-        os.replace(temp, target)
-    except OSError as e:
-        raise OutputError(str(path), f"cannot write: {e.strerror}") from None
-    finally:
-        with suppress(FileNotFoundError):
-            os.unlink(temp)
-    _fsync_dir(target.parent)
-
-
-def _create(path: Path, text: str) -> None:
-    """A new config file, whole or not at all, and never over one that appeared meanwhile:
-    written to a temp file, then hard-linked into place (link refuses an existing name)."""
-    target = path.absolute()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:
-        raise OutputError(str(path), f"cannot create: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # as any new file (mkstemp makes it 0600)
-        _validate(Path(temp), path)
-        _link(temp, target)
-    except FileExistsError:
-        raise OutputError(str(path), "appeared while it was being created: run again") from None
-    except OSError as e:
-        raise OutputError(str(path), f"cannot create: {e.strerror}") from None
-    finally:
-        with suppress(FileNotFoundError):
-            os.unlink(temp)
-    _fsync_dir(target.parent)
-
-
-def _link(temp: str, target: Path) -> None:
-    try:
-        os.link(temp, target)
-    except OSError as e:
-        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP) or target.exists():
-            raise
-        os.replace(temp, target)  # a file system without hard links (FAT): a rename will do
-
-
 def _validate(temp: Path, path: Path) -> None:
     try:
         load_config(temp)
@@ -389,12 +321,3 @@ def _validate(temp: Path, path: Path) -> None:
         raise ConfigError(
             str(path), f"the edit would make it invalid: {e.message}", e.key
         ) from None
-
-
-def _fsync_dir(folder: Path) -> None:
-    with suppress(OSError):  # not every file system lets a folder be opened and synced
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

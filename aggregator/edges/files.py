@@ -1,10 +1,11 @@
-"""I/O: atomic file writes for posts, Atom and JSON Feed.
+"""I/O: atomic file writes, the one way aggregator writes a file: posts, the Atom document, the
+JSON Feed, OPML exports and config.toml edits.
 
-Each batch writes temp files in the target folder, makes them durable (one syncfs of the file
-system on Linux, else an fsync per file), renames them over their targets and fsyncs the
-folder once: a crash leaves either the old file or the new one, never a
-half-written file, and at most a hidden temp file that the next batch removes. A file whose
-bytes are already on disk is not touched.
+Temp files are written in the target's folder and made durable (one syncfs of the file system
+on Linux, else an fsync per file), then renamed over their targets, and the folder is fsynced
+once: a crash leaves either the old file or the new one, never a half-written file, and at
+most a hidden temp file (the next publish removes those in posts_dir). A file whose bytes are
+already on disk is not touched.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ctypes
 import errno
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,13 +77,58 @@ def _write_batch(folder: Path, files: Mapping[str, str], subject: Path) -> Writt
     return Written(sorted(created), sorted(set(changed) - set(created)))
 
 
-def write_file(path: Path, text: str) -> bool:
-    """Write one file atomically at a path the user chose (atom_path, json_feed_path, -o),
-    under any name: the safe-name rule is for post names made from feed data. False when it
-    already held these bytes."""
+def write_file(
+    path: Path,
+    text: str,
+    *,
+    check: Callable[[Path], None] | None = None,
+    create: bool = False,
+) -> bool:
+    """Write one file atomically at a path the user chose (atom_path, json_feed_path, -o,
+    config.toml), under any name: the safe-name rule is for post names made from feed data.
+    A symlink stays a symlink (its target is written), an existing file keeps its mode.
+    ``check`` sees the finished temp file before it takes the file's place (a config edit is
+    loaded first); ``create``: only a file that does not exist yet, never over one that
+    appeared meanwhile (linked into place). False when it already held these bytes."""
     if not path.name:
         raise OutputError(str(path), "not a file path")
-    return bool(_write_batch(path.parent, {path.name: text}, path))
+    target = Path(os.path.realpath(path))
+    data = text.encode("utf-8")
+    with _output_errors(path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        current = _current_bytes(str(target))
+        if current == data:
+            return False
+        if create and current is not None:
+            raise OutputError(str(path), "appeared while it was being created: run again")
+        temp = _write_temp(str(target.parent), target.name, data)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
+            _flush_files(str(target.parent), [temp])
+            if check is not None:
+                check(Path(temp))
+            if create:
+                _link(temp, target, path)
+            else:
+                os.replace(temp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        _fsync_dir(target.parent)
+    return True
+
+
+def _link(temp: str, target: Path, path: Path) -> None:
+    """A new file put in place by a hard link, which refuses an existing name."""
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        raise OutputError(str(path), "appeared while it was being created: run again") from None
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP) or target.exists():
+            raise
+        os.replace(temp, target)  # a file system without hard links (FAT): a rename will do
 
 
 def remove_temp_files(folder: Path) -> None:
