@@ -4,12 +4,16 @@
      +-- ConfigError             config.toml: file, key, what was expected      (exit 2)
      +-- UsageError              a command asked for what is not there or is     (exit 2)
      |                           already there: a feed name, a configured URL
+     +-- OpmlError               an OPML file that cannot be imported            (exit 2)
      +-- FetchError              one feed or page: URL, status or cause          (feed failed)
      |    +-- DeferredError      Retry-After longer than we wait: deferred, not failed
      |    +-- RefusedError       the crawl guard refused a page's address (never retried)
+     |    +-- DiscoveryError     a web page that leads to no feed: what was tried
      +-- ParseError              a document that is not a feed we can read       (feed failed)
      +-- StoreError              the database refused: locked, full, read-only   (exit 4)
-     +-- OutputError             a post or Atom file could not be written        (exit 4)
+     +-- OutputError             a post, Atom, JSON Feed or config file could   (exit 4)
+          +-- PublishError       not be written (run/publish.py: every output
+                                 that could be written was)
 
 Anything else raised inside the pipeline is a bug: it is logged with its traceback and the
 command exits 3. Library exceptions become ours at the border (``raise FetchError(...) from e``).

@@ -1,4 +1,5 @@
-"""Pure renderings of stored articles: post files (front matter), Atom, file names."""
+"""Pure renderings of stored articles: post files with the seed's front matter (post.py,
+yamlscalar.py), Atom (atom.py), JSON Feed (jsonfeed.py), post file names (filename.py)."""
 
 from .atom import render_atom
 from .filename import post_filename

@@ -2,10 +2,9 @@
 
 For feeds with ``source = "html"`` or ``"json"`` (issue 19). Nothing here does I/O: the
 pipeline fetches the page (and the next ones, up to `pages`) and hands over the bytes, the URL
-that answered and ``now``. Imports only models, errors, text and extract/ (selectolax).
+that answered and ``now``. The ``[feeds.select]`` language (SourceSelect, dotted paths) is
+parsed and checked with the config (config/select.py, config/paths.py); it is evaluated here.
 
-    select.py     [feeds.select] -> SourceSelect (validated; SelectError names the key)
-    paths.py      dotted paths into JSON: data.items, links[0], tags[*].name
     dates.py      the dates list pages show (3小时前, 昨天 10:20, 05月26日) -> UTC
     embedded.py   JSON / JS object literals embedded in a page, found by a bounded scan
     items.py      field values -> ParsedEntry; SourcePage
