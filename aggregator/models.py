@@ -199,7 +199,7 @@ class FeedUpdate:
     @property
     def keep_validators(self) -> bool:
         """Only a fresh, parsed document replaces the stored ETag / Last-Modified / body hash."""
-        return self.status is not FeedStatus.OK
+        return self.status != FeedStatus.OK
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,6 @@ def article(**fields: object) -> Article:
         updated=None,
         fingerprint="",
         content_hash="",
-        post_name="p.md",
         tags=("Politics", "World"),
     )
     return Article(**(base | fields))  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from aggregator.edges.store import Store, open_store, queries
 from aggregator.edges.store.migrations import SCHEMA_VERSION
 from aggregator.edges.store.sqlite import sqlite_sql
 from aggregator.errors import StoreError
-from aggregator.models import Article, FeedUpdate, Outcome
+from aggregator.models import Article, FeedStatus, FeedUpdate, Outcome
 from aggregator.steps.normalize import article_id, entry_key
 from aggregator.steps.render import filename
 
@@ -84,7 +84,7 @@ def count(database: str, table: str) -> int:
 
 async def save(store: Store, feed: FeedConfig, articles: list[Article]) -> list[Outcome]:
     states = await store.sync_feeds([FEED, OTHER])
-    update = FeedUpdate(feed_id=states[feed.name].id, now=NOW, status="ok", body_hash="h")
+    update = FeedUpdate(feed_id=states[feed.name].id, now=NOW, status=FeedStatus.OK, body_hash="h")
     return [d.outcome for d in await store.save(update, articles)]
 
 
@@ -389,7 +389,7 @@ def test_an_expired_lease_stays_with_the_worker_that_took_it_over(database: str)
             assert await claim_all(one, NOW, lease=60.0) == {"f00"}
             assert await claim_all(two, NOW + timedelta(seconds=61), lease=60.0) == {"f00"}
             late = NOW + timedelta(seconds=62)
-            await one.save(FeedUpdate(feed_id=feed_id, now=late, status="ok"), [])
+            await one.save(FeedUpdate(feed_id=feed_id, now=late, status=FeedStatus.OK), [])
             await one.release([feed_id])
             three = await open_store(database)
             try:
@@ -455,7 +455,7 @@ def test_two_workers_saving_one_syndicated_article_at_once_store_it_once(
             ids = {name: s.id for name, s in (await one.sync_feeds([FEED, OTHER])).items()}
 
             async def save_one(store: Store, feed: FeedConfig, n: int) -> Outcome:
-                update = FeedUpdate(feed_id=ids[feed.name], now=NOW, status="ok")
+                update = FeedUpdate(feed_id=ids[feed.name], now=NOW, status=FeedStatus.OK)
                 a = article(feed, n)
                 [decision] = await store.save(update, [a])
                 return decision.outcome
