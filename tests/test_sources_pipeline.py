@@ -671,6 +671,32 @@ def test_preview_of_a_url_with_selectors_and_as_json(
     assert not ws.database.exists()
 
 
+def test_preview_of_a_feed_and_usage_errors(loopback: LoopbackServer, ws: Workspace) -> None:
+    loopback.routes["/feed.xml"] = FeedResource(rss([("g1", "Feed story", "https://f.example/1")]))
+    ws.write_config([{"name": "Feed", "url": loopback.url("/feed.xml")}])
+    run = ws.run("preview", "Feed", "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert (report["source"], report["pages"]) == ("feed", [loopback.url("/feed.xml")])
+    assert [(e["title"], e["link"], e["date"]) for e in report["entries"]] == [
+        ("Feed story", "https://f.example/1", None)
+    ]
+    for args, message in [
+        (["Nothing"], "no feed named 'Nothing'"),
+        ([loopback.url("/api"), "--source", "json"], "--source json needs --select"),
+        (["Feed", "--select", "items=li"], "--select and --timezone are for --source html"),
+        ([loopback.url("/x"), "--select", "items"], "expected KEY=VALUE"),
+        (
+            [loopback.url("/x"), "--select", "items=li", "--timezone", "Mars/Base"],
+            "--select timezone",
+        ),
+    ]:
+        run = ws.run("preview", *args)
+        assert (run.returncode, message in run.stderr) == (2, True), (args, run.stderr)
+    assert [r.path for r in loopback.requests] == ["/feed.xml"], "usage errors fetch nothing"
+    assert not ws.database.exists()
+
+
 def test_preview_on_a_terminal_is_coloured(loopback: LoopbackServer, ws: Workspace) -> None:
     loopback.routes["/news/"] = page(list_page([("a", "/s/a")]))
     ws.write_config([source_feed("Press", loopback.url("/news/"), LIST_SELECT)])
