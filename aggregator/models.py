@@ -255,6 +255,7 @@ class FeedOutcome:
     next_check_at: datetime | None = None
     schedule_reason: str | None = None
     filtered: int = 0  # entries the include / exclude rules turned away
+    skipped_items: int = 0  # a source's items without a title or a link (not stored)
 
     def count(self, outcome: Outcome) -> int:
         return self.counts.get(outcome, 0)

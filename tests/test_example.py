@@ -27,6 +27,8 @@ from aggregator.config import load_config
 pytestmark = pytest.mark.slow
 
 EXAMPLE = Path(__file__).parents[1] / "example"
+# A saved channel page keeps its list as data: `window.WinPageData = {...};` (JSON here).
+PAGE_DATA = re.compile(r"window\.WinPageData\s*=\s*(\{.*?\});</script>", re.DOTALL)
 ATOM = "{http://www.w3.org/2005/Atom}"
 REFUSED = "network use refused"
 # Imported by every Python process of the run (the parser workers too) through PYTHONPATH:
@@ -71,6 +73,12 @@ def source_stories() -> list[Story]:
     """Every entry of the example's feed files, read here with feedparser and json, not with
     aggregator: what the example promises, independently of the code under test."""
     stories = []
+    for path in sorted((EXAMPLE / "pages").iterdir()):
+        found = PAGE_DATA.search(path.read_text(encoding="utf-8"))
+        assert found, path
+        items = json.loads(found.group(1))["data"]["article"]
+        # An advert slot has neither title nor link: skipped, as the page's own script does.
+        stories += [Story(path.name, item["title"]) for item in items if item["title"]]
     for path in sorted((EXAMPLE / "feeds").iterdir()):
         if path.suffix == ".json":
             items = json.loads(path.read_text(encoding="utf-8"))["items"]
@@ -136,9 +144,9 @@ def summary_of(run: subprocess.CompletedProcess[str]) -> re.Match[str]:
     return found
 
 
-def test_the_example_reads_local_files_of_four_kinds() -> None:
+def test_the_example_reads_local_files_of_five_kinds() -> None:
     config = load_config(EXAMPLE / "config.toml")
-    assert len(config.feeds) >= 4
+    assert len(config.feeds) >= 5
     assert all(f.url.startswith("file:") for f in config.feeds), [f.url for f in config.feeds]
     assert not any(f.full_text for f in config.feeds), "article pages would be fetched"
     assert config.output.json_feed_path is not None
@@ -147,9 +155,15 @@ def test_the_example_reads_local_files_of_four_kinds() -> None:
         for p in (EXAMPLE / "feeds").iterdir()
     }
     assert kinds == {"rss20", "atom10", "json"}
+    pages = [f for f in config.feeds if f.source == "html"]
+    assert [p.select.script if p.select else None for p in pages] == ["window.WinPageData"]
     stories = source_stories()
     assert all(3 <= n <= 6 for n in _per_feed(stories).values()), _per_feed(stories)
     assert len(stories) - len({s.title for s in stories}) >= 2, "a few stories come twice"
+    on_page = {s.title for s in stories if s.feed.endswith(".html")}
+    assert any(s.title in on_page for s in stories if not s.feed.endswith(".html")), (
+        "a story of the page also comes through a feed"
+    )
 
 
 def test_first_run_stores_each_story_once_and_counts_the_duplicates(runs: Runs) -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.steps.sources.dates import parse_item_date
+from aggregator.steps.sources.dates import moves_with_now, parse_item_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 2024-01-02 12:00 in Shanghai.
@@ -62,6 +62,30 @@ def shanghai(*args: int) -> datetime:
 )
 def test_forms_list_pages_use(text: str, expected: datetime) -> None:
     assert parse_item_date(text, NOW, SHANGHAI) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "moves"),
+    [
+        ("刚刚", True),
+        ("5分钟前", True),
+        ("半小时前", True),
+        (" 3 小时前 ", True),
+        ("2 Hours ago", True),
+        ("just now", True),
+        ("昨天 10:20", False),  # a day and a clock time: the same instant on the next read
+        ("yesterday", False),
+        ("05月26日", False),
+        ("2021-05-26T01:32:46Z", False),
+        (1622000000, False),
+        (None, False),
+    ],
+)
+def test_ages_are_told_from_dates(value: object, moves: bool) -> None:
+    assert moves_with_now(value) is moves
+    if moves:  # read later, an age gives another instant
+        later = NOW + timedelta(minutes=7)
+        assert parse_item_date(value, later) != parse_item_date(value, NOW)
 
 
 def test_epoch_numbers_in_seconds_and_milliseconds() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import default_config_path, load_config
+from ..config.select import SOURCE_KINDS
 from ..errors import (
     AggregatorError,
     ConfigError,
@@ -30,6 +31,7 @@ from .configure import cmd_add, cmd_check, cmd_export_opml, cmd_import_opml, cmd
 from .feeds import cmd_disable, cmd_enable, cmd_feeds, cmd_prune
 from .fetching import cmd_fetch, cmd_run
 from .outputs import cmd_atom, cmd_render
+from .preview import cmd_preview
 
 __all__ = ["main"]
 
@@ -48,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config_path = getattr(args, "config", None)
         config_file = Path(config_path) if config_path else default_config_path()
-        if getattr(args, "creates_config", False):
+        # `add` and `import-opml` create the file; `preview URL` needs none.
+        if getattr(args, "creates_config", False) or getattr(args, "config_optional", False):
             from ..edges.configedit import config_or_starter  # tomlkit: only for these commands
 
             config = config_or_starter(config_file)
@@ -205,12 +208,44 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("name", metavar="NAME")
     prune.set_defaults(handler=cmd_prune)
 
+    _add_preview_command(commands, common)
+
     migrate = commands.add_parser(
         "migrate", parents=[common], help="create or upgrade the database schema"
     )
     migrate.set_defaults(handler=cmd_migrate)
     _add_feed_management_commands(commands, common)
     return parser
+
+
+def _add_preview_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    preview = commands.add_parser(
+        "preview",
+        parents=[common],
+        help="print the entries a feed's config yields, storing nothing (for writing selectors)",
+        description="Fetch a configured feed (NAME), or a page or API (URL), read it as the "
+        "config (or the options) say, and print each entry: title, link, date, the first "
+        "words of its text. Nothing is stored; no database is opened.",
+    )
+    preview.add_argument("target", metavar="NAME|URL", help="a configured feed, or a URL / file")
+    preview.add_argument(
+        "--source",
+        choices=["feed", *SOURCE_KINDS],
+        help='how to read it (a URL: default "html", whose items are found without --select)',
+    )
+    preview.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a [feeds.select] key, e.g. items='div.article-item' (repeatable; replaces the "
+        "configured key)",
+    )
+    preview.add_argument(
+        "--timezone", metavar="ZONE", help="for dates without an offset, e.g. Asia/Shanghai"
+    )
+    preview.add_argument("--json", action="store_true", help="a JSON object on stdout")
+    preview.set_defaults(handler=cmd_preview, config_optional=True)
 
 
 def _add_feed_management_commands(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -133,6 +133,7 @@ def _fetch_json(s: PassSummary, outcomes: list[FeedOutcome]) -> dict[str, Any]:
                 "updated": o.counts.get(Outcome.UPDATED, 0),
                 "duplicate": o.counts.get(Outcome.DUPLICATE, 0),
                 "filtered": o.filtered,
+                "skipped_items": o.skipped_items,
                 "seconds": round(o.seconds, 3),
                 "next_check": o.next_check_at.isoformat() if o.next_check_at else None,
             }

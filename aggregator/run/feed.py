@@ -3,6 +3,7 @@
 fetch(url, etag)                  -> FetchResult        (I/O, edges/fetch/)
   | 304 or same bytes             -> Unchanged: bookkeeping only
   | a web page                    -> the feed it declares (run/discover.py)
+  | source = "html" / "json"      -> its pages read, `next_page` followed (run/sources.py)
 digest(bytes)                     -> [Article]          (parse, normalize, filter: run/pool.py)
   | full_text: new articles only  -> page bodies         (run/crawl.py)
 store.save(update, articles)      -> [Decision]         (dedupe + write, one transaction)
@@ -40,10 +41,12 @@ from ..steps.extract.page import PageContent
 from ..steps.feedlinks import looks_like_html
 from ..steps.filters import Filters
 from ..steps.schedule import Signals, next_check
+from ..steps.sourcepages import is_source, source_fingerprint
 from . import crawl
 from .crawl import Crawler
 from .discover import follow_page
 from .pool import ParserPool
+from .sources import read_source
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,8 @@ class Read:
     result: FetchResult
     digest: Digest
     body_hash: str
-    rules_hash: str  # the include/exclude rules it was read with
+    rules_hash: str  # the include/exclude rules (and a source's selectors) it was read with
+    skipped_items: int = 0  # a source's items without a title or a link
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,7 @@ class Pipeline:
             next_check_at=update.next_check_at,
             schedule_reason=update.schedule_reason,
             filtered=update.filtered or 0,
+            skipped_items=attempt.skipped_items if isinstance(attempt, Read) else 0,
         )
         for d in decisions:
             outcome.counts[d.outcome] = outcome.counts.get(d.outcome, 0) + 1
@@ -146,15 +151,17 @@ class Pipeline:
 
     async def _attempt(self, feed: FeedConfig, state: FeedState, now: datetime) -> Attempt:
         filters = Filters.for_feed(self.config, feed)
-        # Changed rules apply from this pass: the document is read again even if unchanged.
-        rules_hash = filters.fingerprint()
+        # Changed rules (or selectors) apply from this pass: the document is read again even
+        # if unchanged.
+        rules_hash = filters.fingerprint() + source_fingerprint(feed)
         rules_changed = rules_hash != state.rules_hash
         etag, last_modified = (None, None) if rules_changed else (state.etag, state.last_modified)
         try:
             result = await self.fetcher.fetch_feed(state.url, feed, etag, last_modified)
             # By its bytes, not its Content-Type: feeds are often served as text/html, and a
             # broken one is better reported as such than as "a page without a feed".
-            if result.body is not None and looks_like_html(result.body, content_type=""):
+            html = result.body is not None and looks_like_html(result.body, content_type="")
+            if html and not is_source(feed):
                 result = await self._discovered(feed, state, result)
         except DeferredError as e:
             return Deferred(str(e), e.status, e.retry_after)
@@ -163,14 +170,18 @@ class Pipeline:
         body_hash = body_digest(result.body) if result.body is not None else None
         if body_hash is None or (body_hash == state.body_hash and not rules_changed):
             return Unchanged(result)
+        reading = Reading(filters, self._backlog(feed, state), self.config.output.allow_data_images)
         try:
-            reading = Reading(
-                filters, self._backlog(feed, state), self.config.output.allow_data_images
+            if not is_source(feed):
+                digest = await self.parser.run(result, feed, now, reading)
+                return Read(result, digest, body_hash, rules_hash)
+            read = await read_source(
+                self.fetcher, self.parser.read_page, feed, result, now, state.url
             )
-            digest = await self.parser.run(result, feed, now, reading)
+            digest = await self.parser.digest(read.document, result.url, feed, now, reading)
         except ParseError as e:
             return Failed(str(e), result.status, result=result)
-        return Read(result, digest, body_hash, rules_hash)
+        return Read(result, digest, body_hash, rules_hash, read.skipped)
 
     async def _discovered(
         self, feed: FeedConfig, state: FeedState, page: FetchResult
@@ -302,7 +313,7 @@ def _log_outcome(o: FeedOutcome) -> None:
     log.log(
         logging.WARNING if o.status is FeedStatus.FAILED else logging.INFO,
         "fetched feed=%r status=%s new=%d updated=%d duplicate=%d filtered=%d seconds=%.2f "
-        "next_check=%s reason=%r%s",
+        "next_check=%s reason=%r%s%s",
         o.name,
         o.status,
         o.count(Outcome.NEW),
@@ -312,5 +323,6 @@ def _log_outcome(o: FeedOutcome) -> None:
         o.seconds,
         o.next_check_at.isoformat() if o.next_check_at else "-",
         o.schedule_reason,
+        f" skipped_items={o.skipped_items}" if o.skipped_items else "",
         f" error={o.error!r}" if o.error else "",
     )

@@ -25,9 +25,11 @@ from typing import TypeVar
 from ..config import FeedConfig
 from ..errors import ParseError
 from ..models import FetchResult, ParsedFeed
-from ..steps.digest import DEFAULT_READING, Digest, Reading, digest_document
+from ..steps.digest import DEFAULT_READING, Digest, Reading, digest_document, digest_parsed
 from ..steps.extract.page import PageContent, extract_page
 from ..steps.parse import parse_document
+from ..steps.sourcepages import read_source_page
+from ..steps.sources import SourcePage
 
 T = TypeVar("T")
 
@@ -94,6 +96,23 @@ class ParserPool:
         assert result.body is not None
         args = (result.body, result.url, result.content_type, feed, now, reading)
         return await self._submit(result.url, digest_document, *args)
+
+    async def digest(
+        self,
+        document: ParsedFeed,
+        url: str,
+        feed: FeedConfig,
+        now: datetime,
+        reading: Reading = DEFAULT_READING,
+    ) -> Digest:
+        """A document already read (a source's pages) -> its articles (normalize, filter)."""
+        return await self._submit(url, digest_parsed, document, url, feed, now, reading)
+
+    async def read_page(self, page: FetchResult, feed: FeedConfig, now: datetime) -> SourcePage:
+        """One page of a source (``source = "html"`` or ``"json"``) -> its entries."""
+        assert page.body is not None
+        args = (page.body, page.url, page.content_type, feed, now)
+        return await self._submit(page.url, read_source_page, *args)
 
     async def parse(self, body: bytes, url: str, content_type: str) -> ParsedFeed:
         """A document parsed, nothing more (feed discovery's candidates)."""

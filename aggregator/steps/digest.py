@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..config import FeedConfig
-from ..models import Article, ParsedEntry
+from ..models import Article, ParsedEntry, ParsedFeed
 from .filters import NO_FILTERS, Filters, newest
 from .normalize import normalize_feed
 from .parse import parse_document
@@ -52,10 +52,20 @@ def digest_document(
     now: datetime,
     reading: Reading = DEFAULT_READING,
 ) -> Digest:
-    """The CPU-bound part, run in a worker process: bytes -> articles and rhythm. A backlog
-    keeps the newest entries; the older ones are remembered as seen, so that they do not come
-    back as new on the next pass."""
-    parsed = parse_document(body, url, content_type)
+    """The CPU-bound part, run in a worker process: bytes -> articles and rhythm."""
+    return digest_parsed(parse_document(body, url, content_type), url, feed, now, reading)
+
+
+def digest_parsed(
+    parsed: ParsedFeed,
+    url: str,
+    feed: FeedConfig,
+    now: datetime,
+    reading: Reading = DEFAULT_READING,
+) -> Digest:
+    """A document already read (a feed, or a source's pages) -> articles and rhythm. A
+    backlog keeps the newest entries; the older ones are remembered as seen, so that they do
+    not come back as new on the next pass."""
     if len(parsed.entries) > MAX_ENTRIES:
         parsed = replace(parsed, entries=newest_entries(parsed.entries, MAX_ENTRIES))
     articles = normalize_feed(parsed, feed, url, now, reading.allow_data_images)

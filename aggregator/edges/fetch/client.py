@@ -44,6 +44,8 @@ ACCEPT = (
     "text/xml;q=0.9, */*;q=0.8"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+# What a feed's `source` asks for: a web page, a JSON API, else a feed document.
+SOURCE_ACCEPT = {"html": PAGE_ACCEPT, "json": "application/json, */*;q=0.5"}
 _CHUNK = 64 * 1024
 
 
@@ -86,10 +88,11 @@ class Fetcher:
     async def fetch_feed(
         self, url: str, feed: FeedConfig, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
-        """Fetch one feed. Raises FetchError (or DeferredError) naming the URL."""
+        """Fetch one feed (or a source's page). Raises FetchError (or DeferredError) naming
+        the URL."""
         if urlsplit(url).scheme.lower() == "file":
             return await asyncio.to_thread(read_local_feed, url, etag, self.config.max_bytes)
-        headers = {"Accept": ACCEPT}
+        headers = {"Accept": SOURCE_ACCEPT.get(feed.source, ACCEPT)}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:

@@ -105,6 +105,15 @@ def _parse(value: object, now: datetime, tz: tzinfo, date_format: str | None) ->
     )
 
 
+def moves_with_now(value: object) -> bool:
+    """The date is an age counted from the reading (`5分钟前`, `刚刚`, `2 hours ago`): read
+    again later it gives another instant, so it is an estimate, not the item's own date."""
+    if not isinstance(value, str):
+        return False
+    text = " ".join(value.split()).lower()
+    return bool(_NOW.fullmatch(text) or _AGO_CJK.fullmatch(text) or _AGO_EN.fullmatch(text))
+
+
 def _from_epoch(number: float) -> datetime | None:
     if number != number or number <= 0:  # NaN, or before 1970: no page means that
         return None

@@ -21,7 +21,7 @@ from ...errors import ParseError
 from ...models import ParsedEntry, ParsedFeed
 from ..extract.html import absolute_url
 from ..text import clean_line
-from .dates import parse_item_date
+from .dates import moves_with_now, parse_item_date
 
 MAX_ITEMS = 1000  # items read from one page; the rest are left (and said so in the warning)
 _FIELDS = ("title", "link", "date", "summary", "image", "author", "id", "tags")
@@ -76,7 +76,7 @@ def build_page(
         if not entry.title and not entry.link:  # a javascript: link is no link
             skipped += 1
             continue
-        undated += item.date not in (None, "") and entry.published is None
+        undated += item.date not in (None, "") and (entry.published or entry.updated) is None
         entries.append(entry)
     if not entries:
         raise ParseError(
@@ -101,6 +101,10 @@ def build_page(
 def _entry(item: ItemValues, select: SourceSelect, base: str, now: datetime) -> ParsedEntry:
     link = absolute_url(item.link, base) if item.link else None
     image = absolute_url(item.image, base) if item.image else None
+    date = parse_item_date(item.date, now, select.tz, select.date_format)
+    # An age (`5分钟前`) read on the next pass gives another instant: as `updated` it dates the
+    # article without being part of its content hash, so re-reading the page changes nothing.
+    estimate = date is not None and moves_with_now(item.date)
     return ParsedEntry(
         guid=item.id or None,
         link=link,
@@ -108,8 +112,8 @@ def _entry(item: ItemValues, select: SourceSelect, base: str, now: datetime) -> 
         author=item.author or None,
         content_html=item.summary or "",
         base_url=base,  # a list page's relative URLs are relative to the page, not the item
-        published=parse_item_date(item.date, now, select.tz, select.date_format),
-        updated=None,
+        published=None if estimate else date,
+        updated=date if estimate else None,
         image_urls=(image,) if image else (),
         tags=item.tags,
     )
