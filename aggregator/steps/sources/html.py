@@ -25,9 +25,7 @@ from .items import (
     ItemValues,
     SourcePage,
     build_page,
-    data_items,
-    data_next_page,
-    data_values,
+    data_page,
     escape_text,
     next_url,
     page_title,
@@ -61,18 +59,7 @@ def _from_script(
     assert select.script is not None
     base = document_base(tree, url) if tree is not None else url
     data = embedded_data(html, select.script, url, tree)
-    items = data_items(data, select, url)
-    raw_next = data_next_page(data, select)
-    return build_page(
-        (data_values(item, select) for item in items[:MAX_ITEMS]),
-        select,
-        base,
-        now,
-        url=url,
-        title=page_title(tree),
-        next_page=next_url(raw_next, base, url),
-        total=len(items),
-    )
+    return data_page(data, select, base, now, url=url, title=page_title(tree))
 
 
 def _from_css(tree: LexborHTMLParser, url: str, select: SourceSelect, now: datetime) -> SourcePage:

@@ -133,6 +133,24 @@ def page_title(tree: LexborHTMLParser | None) -> str:
     return clean_line(node.text()) if node is not None else ""
 
 
+def data_page(
+    data: Any, select: SourceSelect, base: str, now: datetime, *, url: str, title: str
+) -> SourcePage:
+    """The entries of JSON data (an API's document, or a page's embedded data) by the
+    select's dotted paths; relative URLs resolve against ``base``."""
+    items = data_items(data, select, url)
+    return build_page(
+        (data_values(item, select) for item in items[:MAX_ITEMS]),
+        select,
+        base,
+        now,
+        url=url,
+        title=title,
+        next_page=next_url(data_next_page(data, select), base, url),
+        total=len(items),
+    )
+
+
 def next_url(raw: str | None, base: str, url: str) -> str | None:
     """The next page's absolute http(s) URL; None for the page itself (a loop) or junk."""
     found = absolute_url(raw, base) if raw else None

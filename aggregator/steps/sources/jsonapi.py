@@ -23,13 +23,8 @@ from ...config.select import SourceSelect
 from ...errors import ParseError
 from .embedded import MAX_NESTING, parse_literal
 from .items import (
-    MAX_ITEMS,
     SourcePage,
-    build_page,
-    data_items,
-    data_next_page,
-    data_values,
-    next_url,
+    data_page,
 )
 
 
@@ -38,19 +33,7 @@ def read_json_source(
 ) -> SourcePage:
     """The entries of one JSON document (``url`` is the address that answered). Raises
     ParseError for a document that is not JSON or whose `items` path finds nothing."""
-    data = _load(body, url)
-    items = data_items(data, select, url)
-    raw_next = data_next_page(data, select)
-    return build_page(
-        (data_values(item, select) for item in items[:MAX_ITEMS]),
-        select,
-        url,
-        now,
-        url=url,
-        title="",
-        next_page=next_url(raw_next, url, url),
-        total=len(items),
-    )
+    return data_page(_load(body, url), select, url, now, url=url, title="")
 
 
 def _load(body: bytes, url: str) -> Any:
