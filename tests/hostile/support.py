@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-import yaml
+from posts import front_matter
 from server import Reply, Workspace
 
 TEMP_PREFIX = ".aggregator-tmp-"
@@ -227,15 +227,6 @@ def query(database: Path, sql: str, params: tuple[object, ...] = ()) -> list[tup
 
 def integrity(database: Path) -> str:
     return ", ".join(str(r[0]) for r in query(database, "PRAGMA integrity_check"))
-
-
-def front_matter(text: str) -> dict[str, Any]:
-    """The post's front matter, read as YAML; fails unless it is exactly the seed's shape."""
-    assert text.startswith("\n---\n"), text[:80]
-    end = text.index("\n---\n", 4)
-    data = yaml.safe_load(text[5:end])
-    assert isinstance(data, dict), text[:200]
-    return data
 
 
 def check_post(name: str, text: str) -> dict[str, Any]:
