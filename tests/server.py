@@ -259,6 +259,13 @@ def wait_until(
 # -- the CLI ------------------------------------------------------------------------------
 
 
+def untraced(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without coverage's request to measure the process (.ci/run measures the
+    processes tests start), for a run whose timing or memory a test checks: the tracer slows
+    each process and grows it."""
+    return {k: v for k, v in env.items() if not k.startswith("COVERAGE_PROCESS_")}
+
+
 def toml_value(value: object) -> str:
     """Enough TOML for test configs: strings, booleans, numbers, lists and inline tables."""
     if isinstance(value, bool):

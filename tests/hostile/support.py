@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from posts import front_matter
-from server import Reply, Workspace
+from server import Reply, Workspace, untraced
 
 TEMP_PREFIX = ".aggregator-tmp-"
 FRONT_MATTER_KEYS = ["title", "categories", "headimg", "author", "comments", "date", "thumbnail"]
@@ -187,14 +187,15 @@ def cli_env() -> dict[str, str]:
 def run_measured(
     ws: Workspace, *args: str, timeout: float = 60
 ) -> tuple[subprocess.CompletedProcess[str], MemoryPeak, float]:
-    """The CLI in a subprocess, its tree's memory sampled every 20 ms: (result, peak, seconds)."""
+    """The CLI in a subprocess, its tree's memory sampled every 20 ms: (result, peak, seconds).
+    Untraced: the time and memory are the product's."""
     cwd = ws.root / "cwd"
     cwd.mkdir(exist_ok=True)
     started = time.monotonic()
     proc = subprocess.Popen(
         cli(ws, *args),
         cwd=cwd,
-        env=cli_env(),
+        env=untraced(cli_env()),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
