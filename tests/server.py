@@ -1,5 +1,5 @@
-"""A programmable HTTP server on 127.0.0.1, and a workspace that runs the real ``aggregator``
-CLI against it (config, data folder, subprocess).
+"""A programmable HTTP server on 127.0.0.1, a workspace that runs the real ``aggregator``
+CLI against it (config, data folder, subprocess), and ``wait_until`` for what runs meanwhile.
 
 The server is a ``ThreadingHTTPServer`` on an ephemeral loopback port in a daemon thread. Routes
 map a path to a handler ``(Request) -> Reply`` and can be changed between runs; every request is
@@ -23,8 +23,9 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 HOST = "127.0.0.1"
 CLI_TIMEOUT = 60  # seconds: a hung run fails its test instead of hanging the suite
 LAST_MODIFIED = "Wed, 03 Jul 2024 12:00:00 GMT"
@@ -88,6 +89,10 @@ class LoopbackServer:
 
     def url(self, path: str) -> str:
         return f"http://{HOST}:{self.port}{path}"
+
+    def feed(self, name: str, path: str, **keys: object) -> dict[str, object]:
+        """The ``[[feeds]]`` table of a feed served here at ``path``."""
+        return {"name": name, "url": self.url(path), **keys}
 
     @property
     def requests(self) -> list[Request]:
@@ -227,7 +232,38 @@ def in_turn(*handlers: Handler) -> Handler:
     return handle
 
 
+# -- waiting ------------------------------------------------------------------------------
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float,
+    message: str | Callable[[], str] = "",
+    *,
+    interval: float = 0.05,
+) -> T:
+    """Poll ``predicate`` until it returns something truthy (returned), or fail after
+    ``timeout`` seconds saying what was awaited: ``message``, or a callable that tells it
+    at that moment (a log's tail)."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            raise AssertionError(
+                f"timed out after {timeout:g}s waiting for {text or predicate.__name__}"
+            )
+        time.sleep(interval)
+    return value
+
+
 # -- the CLI ------------------------------------------------------------------------------
+
+
+def untraced(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without coverage's request to measure the process (.ci/run measures the
+    processes tests start), for a run whose timing or memory a test checks: the tracer slows
+    each process and grows it."""
+    return {k: v for k, v in env.items() if not k.startswith("COVERAGE_PROCESS_")}
 
 
 def toml_value(value: object) -> str:
@@ -249,11 +285,17 @@ def _toml_table(header: str, values: Mapping[str, object]) -> list[str]:
     return [header, *(f"{k} = {toml_value(v)}" for k, v in values.items()), ""]
 
 
+Section = Mapping[str, object]  # one table of config.toml
+
+
 @dataclass
 class Workspace:
-    """One data folder (database, posts, Atom) and its config.toml, all under ``root``."""
+    """One data folder (database, posts, Atom) and its config.toml, all under ``root``.
+    ``defaults``: per section, values every ``write_config`` of this workspace starts from
+    (a suite's rhythm, say), under the ones a test gives."""
 
     root: Path
+    defaults: Mapping[str, Section] = field(default_factory=dict)
 
     @property
     def config_path(self) -> Path:
@@ -273,36 +315,39 @@ class Workspace:
 
     def write_config(
         self,
-        feeds: Sequence[Mapping[str, object]],
+        feeds: Sequence[Section],
         *,
-        output: Mapping[str, object] | None = None,
-        fetch: Mapping[str, object] | None = None,
-        schedule: Mapping[str, object] | None = None,
-        daemon: Mapping[str, object] | None = None,
-        storage: Mapping[str, object] | None = None,
+        output: Section | None = None,
+        fetch: Section | None = None,
+        schedule: Section | None = None,
+        daemon: Section | None = None,
+        storage: Section | None = None,
     ) -> Path:
-        lines = [
-            *_toml_table("[storage]", {"database": str(self.database)} | dict(storage or {})),
-            *_toml_table(
-                "[output]",
-                {"posts_dir": str(self.posts_dir), "atom_path": str(self.atom_path)}
-                | dict(output or {}),
-            ),
-            # Fast tests: one retry, short waits. Loopback is private, so allow it explicitly.
-            *_toml_table(
-                "[fetch]",
-                {"max_retry_wait": "2s", "retries": 1, "timeout": "20s", "allow_private": True}
-                | dict(fetch or {}),
-            ),
-        ]
-        if schedule:
-            lines += _toml_table("[schedule]", schedule)
-        if daemon:
-            lines += _toml_table("[daemon]", daemon)
+        # Fast tests: one retry, short waits. Loopback is private, so allow it explicitly.
+        fast = {"max_retry_wait": "2s", "retries": 1, "timeout": "20s", "allow_private": True}
+        base: dict[str, Section] = {
+            "storage": {"database": str(self.database)},
+            "output": {"posts_dir": str(self.posts_dir), "atom_path": str(self.atom_path)},
+            "fetch": fast,
+        }
+        given = dict(storage=storage, output=output, fetch=fetch, schedule=schedule, daemon=daemon)
+        lines = []
+        for name, values in given.items():
+            merged = {**base.get(name, {}), **self.defaults.get(name, {}), **(values or {})}
+            if merged:  # [schedule] and [daemon] only when something sets them
+                lines += _toml_table(f"[{name}]", merged)
         for feed in feeds:
             lines += _toml_table("[[feeds]]", feed)
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
         return self.config_path
+
+    def write_config_text(self, template: str, **values: object) -> str:
+        """A config written by hand (its comments and layout are what a test looks at), with
+        ``{database}``, ``{posts}``, ``{atom}`` and ``values`` filled in; returns the text."""
+        paths = {"database": self.database, "posts": self.posts_dir, "atom": self.atom_path}
+        text = template.format(**paths, **values)
+        self.config_path.write_text(text, encoding="utf-8")
+        return text
 
     def run(
         self, *args: str, config_first: bool = True, env: Mapping[str, str] | None = None

@@ -49,21 +49,14 @@ def site(loopback: LoopbackServer) -> LoopbackServer:
     return loopback
 
 
-def write_config(ws: Workspace, site: LoopbackServer) -> str:
-    text = CONFIG.format(
-        database=ws.database,
-        posts=ws.posts_dir,
-        atom=ws.atom_path,
-        existing=site.url("/existing.xml"),
-    )
-    ws.config_path.write_text(text, encoding="utf-8")
-    return text
+def commented_config(ws: Workspace, site: LoopbackServer) -> str:
+    return ws.write_config_text(CONFIG, existing=site.url("/existing.xml"))
 
 
 def test_add_discovers_the_feed_of_a_page_and_appends_it(
     ws: Workspace, site: LoopbackServer
 ) -> None:
-    old = write_config(ws, site)
+    old = commented_config(ws, site)
     result = ws.run("add", site.url("/"))
     assert result.returncode == 0, result.stderr
     assert result.stdout == f'added "Loopback Atom": {site.url("/atom.xml")}\n'
@@ -76,7 +69,7 @@ def test_add_discovers_the_feed_of_a_page_and_appends_it(
 
 
 def test_the_added_feed_is_fetched(ws: Workspace, site: LoopbackServer) -> None:
-    write_config(ws, site)
+    commented_config(ws, site)
     assert ws.run("add", site.url("/"), "--category", "blogs").returncode == 0
     site.clear_log()
     result = ws.fetch("--feed", "Loopback Atom")
@@ -88,7 +81,7 @@ def test_the_added_feed_is_fetched(ws: Workspace, site: LoopbackServer) -> None:
 
 
 def test_name_and_categories_from_the_command_line(ws: Workspace, site: LoopbackServer) -> None:
-    write_config(ws, site)
+    commented_config(ws, site)
     result = ws.run(
         "add", site.url("/"), "--name", "My Blog", "--category", "Tech", "--category", "Blogs"
     )
@@ -99,14 +92,14 @@ def test_name_and_categories_from_the_command_line(ws: Workspace, site: Loopback
 
 
 def test_config_after_the_command(ws: Workspace, site: LoopbackServer) -> None:
-    write_config(ws, site)
+    commented_config(ws, site)
     result = ws.run("add", site.url("/atom.xml"), config_first=False)
     assert result.returncode == 0, result.stderr
     assert load_config(ws.config_path).feed("Loopback Atom") is not None
 
 
 def test_a_title_already_taken_gets_a_number(ws: Workspace, site: LoopbackServer) -> None:
-    write_config(ws, site)
+    commented_config(ws, site)
     site.routes["/other.xml"] = FeedResource(RSS.replace(b"Loopback RSS", b"Existing"))
     result = ws.run("add", site.url("/other.xml"))
     assert result.returncode == 0, result.stderr
@@ -114,7 +107,7 @@ def test_a_title_already_taken_gets_a_number(ws: Workspace, site: LoopbackServer
 
 
 def test_a_configured_url_exits_2_before_any_request(ws: Workspace, site: LoopbackServer) -> None:
-    old = write_config(ws, site)
+    old = commented_config(ws, site)
     typed = site.url("/existing.xml").replace("http://", "HTTP://")
     result = ws.run("add", typed)
     assert result.returncode == 2
@@ -127,7 +120,7 @@ def test_a_configured_url_exits_2_before_any_request(ws: Workspace, site: Loopba
 
 
 def test_a_discovered_url_already_configured_exits_2(ws: Workspace, site: LoopbackServer) -> None:
-    old = write_config(ws, site)
+    old = commented_config(ws, site)
     site.routes["/blog"] = FeedResource(
         b'<html><head><link rel="alternate" type="application/rss+xml" href="/existing.xml">',
         "text/html",
@@ -143,7 +136,7 @@ def test_a_discovered_url_already_configured_exits_2(ws: Workspace, site: Loopba
 
 
 def test_a_name_already_taken_exits_2(ws: Workspace, site: LoopbackServer) -> None:
-    old = write_config(ws, site)
+    old = commented_config(ws, site)
     result = ws.run("add", site.url("/"), "--name", "Existing")
     assert result.returncode == 2
     assert result.stderr == f"aggregator: a feed named 'Existing' is already in {ws.config_path}\n"
@@ -153,7 +146,7 @@ def test_a_name_already_taken_exits_2(ws: Workspace, site: LoopbackServer) -> No
 def test_a_page_without_a_feed_exits_1_and_changes_nothing(
     ws: Workspace, site: LoopbackServer
 ) -> None:
-    old = write_config(ws, site)
+    old = commented_config(ws, site)
     site.routes["/plain"] = FeedResource(
         b"<!doctype html><title>No feed</title>", "text/html", validators=False
     )
@@ -165,14 +158,14 @@ def test_a_page_without_a_feed_exits_1_and_changes_nothing(
 
 
 def test_an_unsupported_scheme_exits_2(ws: Workspace, site: LoopbackServer) -> None:
-    write_config(ws, site)
+    commented_config(ws, site)
     result = ws.run("add", "ftp://example.org/feed")
     assert result.returncode == 2
     assert "expected an http(s) URL or a local file" in result.stderr
 
 
 def test_a_local_feed_file(ws: Workspace, site: LoopbackServer) -> None:
-    write_config(ws, site)
+    commented_config(ws, site)
     local = ws.root / "local.xml"
     local.write_bytes(RSS)
     result = ws.run("add", str(local))

@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from server import (
     Request,
     Workspace,
     serve_fixture_feeds,
+    wait_until,
 )
 
 TERMINATED = 143
@@ -48,14 +47,6 @@ def session_processes(session: int) -> list[str]:
         if int(sid) == session and state != "Z":
             found.append(f"{entry.name} {command[:100]}")
     return found
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(0.02)
 
 
 REAPER = Path(__file__).parent / "subreaper.py"

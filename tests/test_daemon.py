@@ -21,16 +21,15 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, suppress
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any, TypeVar
-from xml.sax.saxutils import escape
 
 import pytest
+from feeds import rss, rss_item
 from server import (
     FeedResource,
     LoopbackServer,
@@ -39,6 +38,7 @@ from server import (
     Workspace,
     in_turn,
     status,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -55,30 +55,6 @@ SCHEDULE: dict[str, object] = {
     "adaptive": False,
     "tick": "0.3s",
 }
-
-
-# -- waiting ------------------------------------------------------------------------------
-
-
-def wait_until(
-    predicate: Callable[[], T],
-    timeout: float,
-    interval: float = 0.05,
-    message: str | Callable[[], str] = "",
-) -> T:
-    """Poll ``predicate`` until it returns something truthy (returned), or fail after
-    ``timeout`` seconds saying what was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            text = message() if callable(message) else message
-            raise AssertionError(
-                f"timed out after {timeout:g}s waiting for {text or predicate.__name__}"
-            )
-        time.sleep(interval)
 
 
 # -- the daemon process -------------------------------------------------------------------
@@ -180,57 +156,20 @@ def start_daemon(ws: Workspace, tmp_path: Path) -> Iterator[Callable[[], Daemon]
 # -- feeds, config and the database -------------------------------------------------------
 
 
-def rss(*items: Mapping[str, str], ttl: int | None = None, extra: str = "") -> bytes:
-    """A small RSS 2.0 document; each item has guid, title and optionally date (RFC 822)."""
-    rendered = "".join(
-        f'<item><guid isPermaLink="false">{escape(i["guid"])}</guid>'
-        f"<link>https://daemon.example.org/{escape(i['guid'])}</link>"
-        f"<title>{escape(i['title'])}</title>"
-        + (f"<pubDate>{escape(i['date'])}</pubDate>" if "date" in i else "")
-        + f"<description>{escape('<p>' + i['title'] + ' body.</p>')}</description></item>"
-        for i in items
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-        "<title>Daemon test</title><link>https://daemon.example.org/</link>"
-        + (f"<ttl>{ttl}</ttl>" if ttl is not None else "")
-        + f"{extra}{rendered}</channel></rss>"
-    ).encode()
+def item(guid: str, title: str | None = None, date: datetime | None = None) -> str:
+    """An RSS item whose link and text follow from its guid and title."""
+    title = title or f"Story {guid}"
+    link = f"https://daemon.example.org/{guid}"
+    return rss_item(guid, title, link, f"<p>{title} body.</p>", published=date)
 
 
-def item(guid: str, title: str | None = None, date: datetime | None = None) -> dict[str, str]:
-    entry = {"guid": guid, "title": title or f"Story {guid}"}
-    if date is not None:
-        entry["date"] = format_datetime(date, usegmt=True)
-    return entry
-
-
-def write_config(
-    ws: Workspace,
-    loopback: LoopbackServer,
-    feeds: Sequence[tuple[str, str] | Mapping[str, object]],
-    *,
-    schedule: Mapping[str, object] | None = None,
-    daemon: Mapping[str, object] | None = None,
-    storage: Mapping[str, object] | None = None,
-    output: Mapping[str, object] | None = None,
-    fetch: Mapping[str, object] | None = None,
-) -> Path:
-    """Feeds as (name, path on the loopback server) or whole ``[[feeds]]`` tables."""
-    tables = [
-        {"name": f[0], "url": loopback.url(f[1]), "categories": ["daemon"]}
-        if isinstance(f, tuple)
-        else dict(f)
-        for f in feeds
-    ]
-    return ws.write_config(
-        tables,
-        output={"atom_every": "1s"} | dict(output or {}),
-        fetch={"retries": 0, "max_retry_wait": "2s", "timeout": "10s"} | dict(fetch or {}),
-        schedule=SCHEDULE | dict(schedule or {}),
-        daemon=daemon,
-        storage=storage,
-    )
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    """A workspace whose configs have the fast rhythm: ``SCHEDULE``, Atom every second, no
+    retries (a test's own values go on top)."""
+    fetch = {"retries": 0, "max_retry_wait": "2s", "timeout": "10s"}
+    defaults = {"schedule": SCHEDULE, "output": {"atom_every": "1s"}, "fetch": fetch}
+    return Workspace(tmp_path, defaults)
 
 
 def post_files(ws: Workspace) -> list[str]:
@@ -331,7 +270,7 @@ def test_feeds_are_fetched_on_schedule_and_a_new_item_is_picked_up(
 ) -> None:
     news = FeedResource(rss(item("n-1", "First news")))
     loopback.routes["/news.xml"] = news
-    write_config(ws, loopback, [("News", "/news.xml")], schedule={"interval": "2s"})
+    ws.write_config([loopback.feed("News", "/news.xml")], schedule={"interval": "2s"})
 
     daemon = start_daemon()
     daemon.wait_for(lambda: len(post_files(ws)) == 1, 15, "the first post")
@@ -360,7 +299,7 @@ def test_the_daemon_logs_each_publishing_round_once(
 ) -> None:
     news = FeedResource(rss(item("p-1", "First")))
     loopback.routes["/news.xml"] = news
-    write_config(ws, loopback, [("News", "/news.xml")])
+    ws.write_config([loopback.feed("News", "/news.xml")])
 
     daemon = start_daemon()
     daemon.wait_for(lambda: sum(a for a, _, _ in published(daemon.log())) == 1, 15, "post 1")
@@ -389,7 +328,8 @@ def test_freed_slots_are_filled_before_the_next_tick(
     feeds = [(f"F{i}", f"/f{i}.xml") for i in range(8)]
     for i, (_, path) in enumerate(feeds):
         loopback.routes[path] = FeedResource(rss(item(f"r-{i}", f"Story {i}")))
-    write_config(ws, loopback, feeds, schedule={"tick": "60s"}, fetch={"concurrency": 2})
+    tables = [loopback.feed(*f) for f in feeds]
+    ws.write_config(tables, schedule={"tick": "60s"}, fetch={"concurrency": 2})
     assert ws.fetch().returncode == 0  # scheduled: due again a second later
     wait_until(lambda: ws.query(DUE_NOW) == [(8,)], 10, message="every feed due")
     loopback.clear_log()
@@ -410,7 +350,7 @@ def test_a_failing_feed_backs_off_and_recovers(
     healthy = FeedResource(rss(item("f-1", "Before the outage")), validators=False)
     route = Switch(healthy)
     loopback.routes["/flaky.xml"] = route
-    write_config(ws, loopback, [("Flaky", "/flaky.xml")], schedule={"max_interval": "4s"})
+    ws.write_config([loopback.feed("Flaky", "/flaky.xml")], schedule={"max_interval": "4s"})
 
     daemon = start_daemon()
     daemon.wait_for(lambda: len(post_files(ws)) == 1, 15, "the first post")
@@ -449,7 +389,7 @@ def test_410_disables_the_feed_and_enable_brings_it_back(
     loopback.routes["/clock.xml"] = FeedResource(rss(item("c-1", "Clock")))
     gone = Switch(status(410))
     loopback.routes["/gone.xml"] = gone
-    write_config(ws, loopback, [("Clock", "/clock.xml"), ("Gone", "/gone.xml")])
+    ws.write_config([loopback.feed("Clock", "/clock.xml"), loopback.feed("Gone", "/gone.xml")])
 
     daemon = start_daemon()
     daemon.wait_for(
@@ -486,11 +426,9 @@ def test_retry_after_and_ttl_are_respected(
     loopback.routes["/busy.xml"] = in_turn(
         status(429, retry_after="3"), FeedResource(rss(item("b-1", "Busy no more")))
     )
-    loopback.routes["/ttl.xml"] = FeedResource(rss(item("t-1", "Hourly-ish"), ttl=1))
-    write_config(
-        ws,
-        loopback,
-        [("Busy", "/busy.xml"), ("Ttl", "/ttl.xml")],
+    loopback.routes["/ttl.xml"] = FeedResource(rss(item("t-1", "Hourly-ish"), head="<ttl>1</ttl>"))
+    ws.write_config(
+        [loopback.feed("Busy", "/busy.xml"), loopback.feed("Ttl", "/ttl.xml")],
         schedule={"max_interval": "10m"},
     )
 
@@ -534,7 +472,7 @@ def test_sigterm_mid_fetch_exits_0_with_everything_committed(
         return slow_feed(request)
 
     loopback.routes["/slow.xml"] = slow
-    write_config(ws, loopback, [("Slow", "/slow.xml")])
+    ws.write_config([loopback.feed("Slow", "/slow.xml")])
 
     daemon = start_daemon()
     daemon.wait_started()
@@ -559,7 +497,7 @@ def test_sighup_adds_and_removes_feeds_and_survives_a_broken_config(
 ) -> None:
     for path in ("/keep.xml", "/drop.xml", "/add.xml"):
         loopback.routes[path] = FeedResource(rss(item(path, f"From {path}")))
-    write_config(ws, loopback, [("Keep", "/keep.xml"), ("Drop", "/drop.xml")])
+    ws.write_config([loopback.feed("Keep", "/keep.xml"), loopback.feed("Drop", "/drop.xml")])
 
     daemon = start_daemon()
     daemon.wait_started()
@@ -568,7 +506,7 @@ def test_sighup_adds_and_removes_feeds_and_survives_a_broken_config(
         15,
         "Keep and Drop fetched",
     )
-    write_config(ws, loopback, [("Keep", "/keep.xml"), ("Add", "/add.xml")])
+    ws.write_config([loopback.feed("Keep", "/keep.xml"), loopback.feed("Add", "/add.xml")])
     daemon.send(signal.SIGHUP)
     daemon.wait_for(lambda: "reloaded" in daemon.log(), 10, "the reload")
     daemon.wait_for(lambda: requested(loopback, "/add.xml"), 10, "Add fetched")
@@ -604,12 +542,10 @@ def test_restart_resumes_next_check_times_instead_of_refetching(
 ) -> None:
     loopback.routes["/clock.xml"] = FeedResource(rss(item("c-1", "Clock")))
     loopback.routes["/hourly.xml"] = FeedResource(rss(item("h-1", "Hourly")))
-    write_config(
-        ws,
-        loopback,
+    ws.write_config(
         [
-            ("Clock", "/clock.xml"),
-            {"name": "Hourly", "url": loopback.url("/hourly.xml"), "interval": "1h"},
+            loopback.feed("Clock", "/clock.xml"),
+            loopback.feed("Hourly", "/hourly.xml", interval="1h"),
         ],
         schedule={"max_interval": "1d"},
     )
@@ -638,7 +574,7 @@ def test_a_second_daemon_is_refused_while_feeds_and_fetch_still_work(
     loopback: LoopbackServer, ws: Workspace, start_daemon: Callable[[], Daemon]
 ) -> None:
     loopback.routes["/one.xml"] = FeedResource(rss(item("o-1", "Only one")))
-    write_config(ws, loopback, [("One", "/one.xml")])
+    ws.write_config([loopback.feed("One", "/one.xml")])
 
     daemon = start_daemon()
     daemon.wait_started()
@@ -674,12 +610,12 @@ def test_kill_9_then_restart_loses_nothing_and_duplicates_nothing(
     def serve(count: int) -> None:
         for name, resource in resources.items():
             entries = [item(f"{name}-{n}", f"{name} story {n}") for n in range(count)]
-            served.update(e["guid"] for e in entries)
+            served.update(f"{name}-{n}" for n in range(count))
             resource.body = rss(*reversed(entries))
 
     for name, resource in resources.items():
         loopback.routes[f"/{name}.xml"] = resource
-    write_config(ws, loopback, [(name, f"/{name}.xml") for name in names])
+    ws.write_config([loopback.feed(name, f"/{name}.xml") for name in names])
 
     # Killed right after the first posts appear.
     serve(6)
@@ -738,11 +674,11 @@ def test_retention_removes_old_articles_and_they_do_not_come_back(
         nonlocal fetches
         fetches += 1
         extra = f"<description>fetch {fetches}</description>"
-        body = rss(recent, old, extra=extra)
+        body = rss(recent, old, head=extra)
         return Reply(200, body, {"Content-Type": "application/rss+xml"})
 
     loopback.routes["/mixed.xml"] = document
-    write_config(ws, loopback, [("Mixed", "/mixed.xml")], storage={"keep_days": 1})
+    ws.write_config([loopback.feed("Mixed", "/mixed.xml")], storage={"keep_days": 1})
 
     daemon = start_daemon()
     daemon.wait_for(lambda: "retention removed articles=1" in daemon.log(), 15, "retention to run")
@@ -776,7 +712,7 @@ def test_healthz_and_metrics_are_served(
 ) -> None:
     loopback.routes["/one.xml"] = FeedResource(rss(item("o-1", "Measured")))
     port = free_port()
-    write_config(ws, loopback, [("One", "/one.xml")], daemon={"health": f"127.0.0.1:{port}"})
+    ws.write_config([loopback.feed("One", "/one.xml")], daemon={"health": f"127.0.0.1:{port}"})
 
     daemon = start_daemon()
     health = daemon.wait_for(lambda: http_get(f"http://127.0.0.1:{port}/healthz"), 15, "/healthz")
@@ -817,10 +753,8 @@ def test_on_change_runs_at_most_once_per_atom_every_with_what_changed(
     loopback.routes["/grow.xml"] = growing
     script, calls = tmp_path / "hook.py", tmp_path / "calls.jsonl"
     script.write_text(ON_CHANGE_HOOK, encoding="utf-8")
-    write_config(
-        ws,
-        loopback,
-        [("Grow", "/grow.xml")],
+    ws.write_config(
+        [loopback.feed("Grow", "/grow.xml")],
         schedule={"interval": "1s"},
         output={"atom_every": "3s", "on_change": [sys.executable, str(script), str(calls)]},
     )

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from xml.sax.saxutils import escape
 
 import pytest
+from feeds import rss, rss_item
 from server import FeedResource, LoopbackServer, Workspace
 
 from aggregator.config import FilterRule
@@ -83,25 +83,23 @@ def test_newest_keeps_document_order() -> None:
 START = datetime(2024, 3, 1, tzinfo=UTC)
 
 
-def rss(
+def numbered(
     n: int, title: str = "Story {i}", extra: dict[int, str] | None = None, site: str = "news"
 ) -> bytes:
     """n items, item i published i hours after START (the newest last in time, first in the
     document); ``extra`` replaces some titles."""
-    items = []
-    for i in reversed(range(n)):
-        t = (extra or {}).get(i, title.format(i=i))
-        when = (START + timedelta(hours=i)).strftime("%a, %d %b %Y %H:%M:%S GMT")
-        items.append(
-            f"<item><title>{escape(t)}</title><guid>urn:{site}:{i}</guid>"
-            f"<link>https://{site}.example/{i}</link><pubDate>{when}</pubDate>"
-            f"<category>{'Sport' if i % 10 == 0 else 'News'}</category>"
-            f"<description>Body {i}</description></item>"
+    items = [
+        rss_item(
+            f"urn:{site}:{i}",
+            (extra or {}).get(i, title.format(i=i)),
+            f"https://{site}.example/{i}",
+            f"Body {i}",
+            published=START + timedelta(hours=i),
+            categories=["Sport" if i % 10 == 0 else "News"],
         )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-        f"<link>https://news.example/</link>{''.join(items)}</channel></rss>"
-    ).encode()
+        for i in reversed(range(n))
+    ]
+    return rss(*items)
 
 
 def stored_titles(ws: Workspace) -> set[str]:
@@ -118,7 +116,7 @@ def test_filtered_entries_are_never_stored_and_are_counted(
     loopback: LoopbackServer, ws: Workspace
 ) -> None:
     sponsored = {3: "Sponsored: buy now", 7: "SPONSORED deal"}
-    loopback.routes["/f.xml"] = FeedResource(rss(20, extra=sponsored))
+    loopback.routes["/f.xml"] = FeedResource(numbered(20, extra=sponsored))
     ws.write_config(
         [{"name": "F", "url": loopback.url("/f.xml"), "exclude": ["category:^Sport$"]}],
     )
@@ -138,7 +136,7 @@ def test_filtered_entries_are_never_stored_and_are_counted(
 
 
 def test_a_changed_rule_applies_at_the_next_pass(loopback: LoopbackServer, ws: Workspace) -> None:
-    feed = FeedResource(rss(5))
+    feed = FeedResource(numbered(5))
     loopback.routes["/f.xml"] = feed
     entry = {"name": "F", "url": loopback.url("/f.xml"), "include": ["title:Story [0-2]$"]}
     ws.write_config([entry])
@@ -166,21 +164,21 @@ def test_an_invalid_regex_exits_2_naming_feed_and_key(ws: Workspace) -> None:
 def test_backlog_keeps_the_newest_on_first_fetch_only(
     loopback: LoopbackServer, ws: Workspace
 ) -> None:
-    loopback.routes["/f.xml"] = FeedResource(rss(200))
+    loopback.routes["/f.xml"] = FeedResource(numbered(200))
     ws.write_config([{"name": "F", "url": loopback.url("/f.xml")}], fetch={"backlog": 50})
     assert ws.fetch().returncode == 0
     assert stored_titles(ws) == {f"Story {i}" for i in range(150, 200)}
     assert len(ws.posts()) == 50
 
     # Two new entries later: both are stored, and none of the 150 older ones comes back.
-    loopback.routes["/f.xml"] = FeedResource(rss(202))
+    loopback.routes["/f.xml"] = FeedResource(numbered(202))
     assert ws.fetch().returncode == 0
     assert stored_titles(ws) == {f"Story {i}" for i in range(150, 202)}
 
 
 def test_a_feeds_backlog_overrides_the_global_one(loopback: LoopbackServer, ws: Workspace) -> None:
-    loopback.routes["/a.xml"] = FeedResource(rss(30))
-    loopback.routes["/b.xml"] = FeedResource(rss(30, title="Other {i}", site="other"))
+    loopback.routes["/a.xml"] = FeedResource(numbered(30))
+    loopback.routes["/b.xml"] = FeedResource(numbered(30, title="Other {i}", site="other"))
     ws.write_config(
         [
             {"name": "A", "url": loopback.url("/a.xml"), "backlog": 0},

@@ -4,9 +4,9 @@ layouts on 127.0.0.1, the real CLI with ``full_text = true``."""
 from __future__ import annotations
 
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
+from feeds import rss, rss_item
 from server import LoopbackServer, Reply, Workspace, status
 
 from aggregator.steps.extract import visible_text
@@ -15,17 +15,9 @@ from aggregator.steps.text import clean_text
 PAGES = Path(__file__).parent / "fixtures" / "crawl"
 
 
-def rss(items: list[tuple[str, str, str]]) -> bytes:
-    """An RSS document; items are (title, link, summary)."""
-    body = "".join(
-        f"<item><title>{escape(t)}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
-        f"<description>{escape(summary)}</description></item>"
-        for t, link, summary in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Pages</title>'
-        f"<link>http://example.test/</link>{body}</channel></rss>"
-    ).encode()
+def summaries(items: list[tuple[str, str, str]]) -> bytes:
+    """A feed of (title, link, summary) items, each with its link as its guid."""
+    return rss(*(rss_item(link, title, link, summary) for title, link, summary in items))
 
 
 def serve_page(server: LoopbackServer, path: str, fixture: str) -> str:
@@ -35,7 +27,7 @@ def serve_page(server: LoopbackServer, path: str, fixture: str) -> str:
 
 
 def serve_feed(server: LoopbackServer, items: list[tuple[str, str, str]]) -> str:
-    body = rss(items)
+    body = summaries(items)
     server.routes["/feed.xml"] = lambda r: Reply(200, body, {"Content-Type": "application/rss+xml"})
     return server.url("/feed.xml")
 
@@ -182,7 +174,7 @@ def test_pages_on_private_addresses_are_refused_by_default(
 def test_another_feeds_duplicate_is_not_crawled(
     loopback: LoopbackServer, ws: Workspace, three_pages: dict[str, str]
 ) -> None:
-    body = rss([("News", three_pages["news"], "Summary.")])
+    body = summaries([("News", three_pages["news"], "Summary.")])
     for path in ("/a.xml", "/b.xml"):
         loopback.routes[path] = lambda r: Reply(200, body, {"Content-Type": "application/rss+xml"})
     ws.write_config(

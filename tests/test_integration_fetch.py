@@ -12,11 +12,11 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
-import yaml
 from downstream.jsonfeed11 import json_feed_problems
+from feeds import rss, rss_item
+from posts import read_post
 from server import (
     FEEDS_DIR,
     FIXTURE_FEEDS,
@@ -43,41 +43,20 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 # -- helpers ------------------------------------------------------------------------------
 
 
-def rss(*items: tuple[str, str, str, str]) -> bytes:
-    """A small RSS 2.0 document from (guid, link, title, html) items."""
-    rendered = "".join(
-        f'<item><guid isPermaLink="false">{escape(guid)}</guid><link>{escape(link)}</link>'
-        f"<title>{escape(title)}</title><pubDate>Mon, 01 Jul 2024 08:00:00 GMT</pubDate>"
-        f"<description>{escape(html)}</description></item>"
-        for guid, link, title, html in items
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-        f"<title>Inline</title><link>https://inline.example.org/</link>{rendered}"
-        "</channel></rss>"
-    ).encode()
+def story(guid: str, link: str, title: str, html: str) -> str:
+    """An item of the inline feeds, all published at one time."""
+    return rss_item(guid, title, link, html, published="Mon, 01 Jul 2024 08:00:00 GMT")
 
 
 GOOD_ITEMS = (
-    ("good-1", "https://good.example.org/1", "Good news one", "<p>One.</p>"),
-    ("good-2", "https://good.example.org/2", "Good news two", "<p>Two.</p>"),
+    story("good-1", "https://good.example.org/1", "Good news one", "<p>One.</p>"),
+    story("good-2", "https://good.example.org/2", "Good news two", "<p>Two.</p>"),
 )
 
 
 def good_feed(server: LoopbackServer, path: str = "/good.xml") -> dict[str, object]:
     server.routes[path] = FeedResource(rss(*GOOD_ITEMS))
     return {"name": "Good", "url": server.url(path), "categories": ["good"]}
-
-
-def front_matter(text: str) -> tuple[dict[str, object], list[str], str]:
-    """(values, keys in file order, body) of a post: the YAML between the two ``---`` lines."""
-    lines = text.split("\n")
-    first = lines.index("---")
-    second = lines.index("---", first + 1)
-    yaml_text = "\n".join(lines[first + 1 : second])
-    values = yaml.safe_load(yaml_text)
-    assert isinstance(values, dict), text
-    return values, list(values), "\n".join(lines[second + 1 :])
 
 
 def summary_line(stderr: str) -> str:
@@ -125,8 +104,8 @@ def test_every_feed_format_becomes_posts_and_rows(loopback: LoopbackServer, ws: 
     by_title: dict[object, dict[str, object]] = {}
     for name, data in posts.items():
         assert re.fullmatch(r"\d{4}-\d\d-\d\d-[a-z0-9-]+-[0-9a-f]{8}\.md", name), name
-        values, keys, body = front_matter(data.decode("utf-8"))
-        assert keys == FRONT_MATTER_KEYS, name
+        values, body = read_post(data)
+        assert list(values) == FRONT_MATTER_KEYS, name
         assert values["comments"] is False
         assert values["headimg"] == values["thumbnail"]
         assert str(values["headimg"]).startswith("https://")
@@ -179,20 +158,20 @@ def test_syndicated_duplicate_is_stored_once(loopback: LoopbackServer, ws: Works
     shared_html = "<p>A story both agencies carry.</p>"
     loopback.routes["/a.xml"] = FeedResource(
         rss(
-            ("a-1", "https://news.example.org/story?id=7", "Shared story", shared_html),
-            ("a-2", "https://news.example.org/only-a", "Only in A", "<p>A alone.</p>"),
+            story("a-1", "https://news.example.org/story?id=7", "Shared story", shared_html),
+            story("a-2", "https://news.example.org/only-a", "Only in A", "<p>A alone.</p>"),
         )
     )
     # Same article, another guid; the link differs only in what canonical URLs ignore.
     loopback.routes["/b.xml"] = FeedResource(
         rss(
-            (
+            story(
                 "b-99",
                 "http://www.news.example.org/story?id=7&utm_source=rss#top",
                 "Shared story",
                 shared_html,
             ),
-            ("b-2", "https://news.example.org/only-b", "Only in B", "<p>B alone.</p>"),
+            story("b-2", "https://news.example.org/only-b", "Only in B", "<p>B alone.</p>"),
         )
     )
     ws.write_config(
@@ -219,8 +198,8 @@ def test_syndicated_duplicate_is_stored_once(loopback: LoopbackServer, ws: Works
 
 def test_changed_entry_rewrites_its_post_in_place(loopback: LoopbackServer, ws: Workspace) -> None:
     item = ("story-1", "https://upd.example.org/1", "A developing story", "<p>First draft.</p>")
-    other = ("story-2", "https://upd.example.org/2", "A quiet story", "<p>Unchanged.</p>")
-    feed = FeedResource(rss(item, other))
+    other = story("story-2", "https://upd.example.org/2", "A quiet story", "<p>Unchanged.</p>")
+    feed = FeedResource(rss(story(*item), other))
     loopback.routes["/upd.xml"] = feed
     ws.write_config([{"name": "Updates", "url": loopback.url("/upd.xml")}])
     assert_ok(ws.fetch())
@@ -228,7 +207,7 @@ def test_changed_entry_rewrites_its_post_in_place(loopback: LoopbackServer, ws: 
     before = ws.posts()
     quiet_stamp = ws.stamps()[next(n for n in before if n != name)]
 
-    feed.body = rss((*item[:3], "<p>Second draft, with corrections.</p>"), other)
+    feed.body = rss(story(*item[:3], "<p>Second draft, with corrections.</p>"), other)
     run = ws.fetch()
 
     assert_ok(run)
@@ -340,7 +319,7 @@ def test_short_retry_after_is_waited_out(loopback: LoopbackServer, ws: Workspace
     )
     loopback.routes["/down.xml"] = in_turn(
         status(503, retry_after="1"),
-        FeedResource(rss(("d-1", "https://down.example.org/1", "Back up", "<p>Up.</p>"))),
+        FeedResource(rss(story("d-1", "https://down.example.org/1", "Back up", "<p>Up.</p>"))),
     )
     ws.write_config(
         [

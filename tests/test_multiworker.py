@@ -26,23 +26,21 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape
 
 import asyncpg
 import pytest
-from server import LoopbackServer, Reply, Request, Workspace
+from feeds import rss, rss_item
+from server import LoopbackServer, Reply, Request, Workspace, untraced, wait_until
 
 pytestmark = pytest.mark.slow
-
-T = TypeVar("T")
 
 FEEDS = 300
 GROUPS = 10  # syndicated stories: group g's story of an epoch is in every feed i with i % 10 == g
@@ -63,18 +61,6 @@ STOP_TIMEOUT = 20.0
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 Kill = tuple[float, dict[int, float]]  # when (monotonic), and the leases left: feed -> end
-
-
-# -- waiting ------------------------------------------------------------------------------
-
-
-def wait_until(predicate: Callable[[], T], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(0.05)
-    return value
 
 
 # -- the feeds ------------------------------------------------------------------------------
@@ -108,7 +94,7 @@ class Syndication:
         with self._lock:
             self._served.append(Served(feed, request.at, frozenset(s[2] for s in stories)))
         self._stopping.wait(DELAY)
-        return Reply(200, _rss(feed, stories), {"Content-Type": "application/rss+xml"})
+        return Reply(200, _document(feed, stories), {"Content-Type": "application/rss+xml"})
 
     def served(self) -> list[Served]:
         with self._lock:
@@ -140,18 +126,13 @@ def _stories(feed: int, epoch: int) -> list[tuple[str, str, str]]:
     ]
 
 
-def _rss(feed: int, stories: Sequence[tuple[str, str, str]]) -> bytes:
-    items = "".join(
-        f'<item><guid isPermaLink="false">{guid}</guid><link>{link}</link>'
-        f"<title>{escape(title)}</title>"
-        f"<description>{escape(f'<p>{title}, told at length.</p>')}</description></item>"
+def _document(feed: int, stories: Sequence[tuple[str, str, str]]) -> bytes:
+    """Feed i's document: (guid, title, link) stories, the newest first."""
+    items = [
+        rss_item(guid, title, link, f"<p>{title}, told at length.</p>")
         for guid, title, link in reversed(stories)
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-        f"<title>Feed {feed}</title><link>https://f.example.org/{feed}/</link>"
-        f"{items}</channel></rss>"
-    ).encode()
+    ]
+    return rss(*items, title=f"Feed {feed}", link=f"https://f.example.org/{feed}/")
 
 
 # -- the database ---------------------------------------------------------------------------
@@ -196,7 +177,8 @@ class Worker:
     def __init__(self, ws: Workspace, url: str, log_path: Path) -> None:
         self.log_path = log_path
         self.url = url
-        env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+        # Untraced: leases of LEASE seconds are timed for workers at full speed.
+        env = untraced({k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"})
         env["AGGREGATOR_DATABASE_URL"] = url
         self._log: IO[bytes] = log_path.open("wb")
         self.proc = subprocess.Popen(

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from feeds import rss, rss_item
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -459,20 +460,13 @@ def test_relative_link_resolved_against_the_feed_url() -> None:
 THUMB = '<media:thumbnail url="https://img.example/thumb.jpg"/>'
 MEDIA = '<media:content url="https://img.example/content.jpg" medium="image"/>'
 ENCLOSURE = '<enclosure url="https://img.example/enclosure.jpg" type="image/jpeg" length="1"/>'
-IMG = "&lt;img src=&quot;https://img.example/inline.jpg&quot;&gt;"
-PIXEL = (
-    "&lt;img src=&quot;https://t.example/pixel.gif&quot; "
-    "width=&quot;1&quot; height=&quot;1&quot;&gt;"
-)
+IMG = '<img src="https://img.example/inline.jpg">'
+PIXEL = '<img src="https://t.example/pixel.gif" width="1" height="1">'
 
 
-def rss_item(*parts: str, description: str = "text") -> bytes:
-    return (
-        '<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">'
-        "<channel><title>T</title><item><title>I</title><guid>i</guid>"
-        f"<link>https://site.example/i</link><description>{description}</description>"
-        f"{''.join(parts)}</item></channel></rss>"
-    ).encode()
+def image_feed(*parts: str, description: str = "text") -> bytes:
+    """One item with ``description`` as its HTML and ``parts`` (raw XML) at its end."""
+    return rss(rss_item("i", "I", "https://site.example/i", description, "".join(parts)))
 
 
 @pytest.mark.parametrize(
@@ -499,7 +493,7 @@ def rss_item(*parts: str, description: str = "text") -> bytes:
 def test_image_preference(parts: tuple[str, ...], description: str, image: str | None) -> None:
     url = "https://site.example/feed"
     [article] = normalize_feed(
-        parse_document(rss_item(*parts, description=description), url), FEED, url, NOW
+        parse_document(image_feed(*parts, description=description), url), FEED, url, NOW
     )
     assert article.image == image
 

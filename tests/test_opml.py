@@ -266,9 +266,7 @@ grace = "5s"
 
 
 def commented_config(ws: Workspace) -> str:
-    text = COMMENTED.format(database=ws.database, posts=ws.posts_dir, atom=ws.atom_path)
-    ws.config_path.write_text(text, encoding="utf-8")
-    return text
+    return ws.write_config_text(COMMENTED)
 
 
 def write_opml(ws: Workspace, data: bytes, name: str = "subs.opml") -> Path:

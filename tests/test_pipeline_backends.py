@@ -5,8 +5,8 @@ through the Store interface and the files it publishes."""
 from __future__ import annotations
 
 import asyncio
-from xml.sax.saxutils import escape
 
+from feeds import rss, rss_item
 from server import (
     FIXTURE_FEEDS,
     FeedResource,
@@ -37,15 +37,9 @@ def one_pass(ws: Workspace) -> tuple[PassSummary, list[StoredArticle], dict[str,
     return asyncio.run(go())
 
 
-def rss(items: list[tuple[str, str, str]]) -> bytes:
-    """(guid, link, description) items."""
-    body = "".join(
-        f"<item><title>Story {escape(g)}</title><guid>{escape(g)}</guid><link>{escape(link)}</link>"
-        f"<description>{escape(d)}</description></item>"
-        for g, link, d in items
-    )
-    channel = f"<channel><title>T</title>{body}</channel>"
-    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+def stories(items: list[tuple[str, str, str]]) -> bytes:
+    """(guid, link, description) items, each titled after its guid."""
+    return rss(*(rss_item(g, f"Story {g}", link, d) for g, link, d in items))
 
 
 def test_fixture_feeds_then_a_pass_with_nothing_new(
@@ -68,9 +62,9 @@ def test_updates_replace_and_syndication_is_stored_once(
     loopback: LoopbackServer, ws: Workspace, database: str
 ) -> None:
     shared = "https://news.example/shared-story?utm_source=a"
-    loopback.routes["/a.xml"] = FeedResource(rss([("a1", shared, "First version.")]))
+    loopback.routes["/a.xml"] = FeedResource(stories([("a1", shared, "First version.")]))
     loopback.routes["/b.xml"] = FeedResource(
-        rss(
+        stories(
             [
                 ("b1", "https://www.news.example/shared-story", "Elsewhere."),
                 ("b2", "https://b.example/2", "Own."),
@@ -82,7 +76,7 @@ def test_updates_replace_and_syndication_is_stored_once(
     summary, articles, _ = one_pass(ws)
     assert (summary.new, summary.duplicate) == (2, 1)
 
-    loopback.routes["/a.xml"] = FeedResource(rss([("a1", shared, "Second version.")]))
+    loopback.routes["/a.xml"] = FeedResource(stories([("a1", shared, "Second version.")]))
     summary, articles, _ = one_pass(ws)
     assert (summary.new, summary.updated) == (0, 1)
     by_feed = {a.feed_name: a for a in articles}
@@ -100,7 +94,7 @@ def test_filters_backlog_and_full_text(
     items = [(f"g{i}", f"https://x.example/{i}", f"Summary {i}.") for i in range(10)]
     items[0] = ("g0", loopback.url("/page.html"), "Summary 0.")
     items[1] = ("g1", "https://x.example/1", "Sponsored content.")
-    loopback.routes["/f.xml"] = FeedResource(rss(items))
+    loopback.routes["/f.xml"] = FeedResource(stories(items))
     ws.write_config(
         [
             {
@@ -127,13 +121,9 @@ def test_filters_backlog_and_full_text(
 
 def podcast(episodes: int, show: str) -> bytes:
     """A podcast feed whose episodes all link to the show's page (and so does its channel)."""
-    items = "".join(
-        f"<item><title>Episode {i}</title><guid>ep-{i}</guid><link>{show}</link>"
-        f"<description>Notes of episode {i}: guests and topics.</description></item>"
-        for i in range(episodes)
-    )
-    channel = f"<channel><title>The Show</title><link>{show}</link>{items}</channel>"
-    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+    notes = "Notes of episode {}: guests and topics."
+    items = [rss_item(f"ep-{i}", f"Episode {i}", show, notes.format(i)) for i in range(episodes)]
+    return rss(*items, title="The Show", link=show)
 
 
 def test_episodes_linking_to_the_shows_page_are_never_merged_away(
@@ -144,7 +134,7 @@ def test_episodes_linking_to_the_shows_page_are_never_merged_away(
     show = "https://show.example/the-show/"
     loopback.routes["/pod.xml"] = FeedResource(podcast(30, show))
     loopback.routes["/news.xml"] = FeedResource(
-        rss([("n1", show, "The show is back for a new season, with new guests.")])
+        stories([("n1", show, "The show is back for a new season, with new guests.")])
     )
     feeds = [{"name": n, "url": loopback.url(f"/{n}.xml")} for n in ("pod", "news")]
     ws.write_config(feeds, storage={"database": database}, fetch={"concurrency": 2})
@@ -169,7 +159,7 @@ def test_full_text_pages_past_the_cap_come_on_later_passes(
             200, body, {"Content-Type": "text/html"}
         )
     items = [(f"g{i}", loopback.url(f"/p/{i}.html"), f"Summary {i}.") for i in range(count)]
-    loopback.routes["/f.xml"] = FeedResource(rss(items))
+    loopback.routes["/f.xml"] = FeedResource(stories(items))
     ws.write_config(
         [{"name": "F", "url": loopback.url("/f.xml"), "full_text": True}],
         storage={"database": database},

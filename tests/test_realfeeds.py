@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 from articles import as_stored
 from conftest import SHARED, shared_or_skip
+from posts import front_matter
 
 from aggregator.config import FeedConfig
 from aggregator.errors import ParseError
@@ -62,15 +62,6 @@ def assert_harmless(html: str) -> None:
             assert not name.startswith("on"), (tag, name)
             squeezed = "".join((value or "").split()).lower()
             assert not squeezed.startswith(("javascript:", "vbscript:", "data:")), (tag, name)
-
-
-def front_matter(text: str) -> dict[str, object]:
-    lines = text.split("\n")
-    assert lines[:2] == ["", "---"]
-    end = lines.index("---", 2)
-    data = yaml.safe_load("\n".join(lines[2:end]))
-    assert isinstance(data, dict)
-    return data
 
 
 @pytest.mark.parametrize("name", FILES)

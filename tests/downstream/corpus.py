@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from xml.sax.saxutils import escape
 
+from feeds import rss, rss_item
 from server import FeedResource, LoopbackServer
 
 SECTION = ("新媒体", "ZAKER")  # the seed's hierarchy: 新媒体 > ZAKER > <source>
@@ -199,20 +199,12 @@ HOSTILE_FEEDS = (
 )
 
 
-def rss(feed: Feed, site: str) -> bytes:
-    items = []
-    for e in feed.entries:
-        date = f"<pubDate>{e.pub_date}</pubDate>" if e.pub_date else ""
-        items.append(
-            f'<item><guid isPermaLink="false">{escape(e.guid)}</guid>'
-            f"<link>{site}/{e.guid}</link><title>{escape(e.title)}</title>{date}"
-            f"<description>{escape(e.html)}</description></item>"
-        )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-        f"<title>{escape(feed.name)}</title><link>{site}/</link>{''.join(items)}"
-        "</channel></rss>"
-    ).encode()
+def rss_document(feed: Feed, site: str) -> bytes:
+    items = [
+        rss_item(e.guid, e.title, f"{site}/{e.guid}", e.html, published=e.pub_date)
+        for e in feed.entries
+    ]
+    return rss(*items, title=feed.name, link=f"{site}/")
 
 
 def serve_hostile_feeds(server: LoopbackServer) -> list[dict[str, object]]:
@@ -220,7 +212,7 @@ def serve_hostile_feeds(server: LoopbackServer) -> list[dict[str, object]]:
     tables: list[dict[str, object]] = []
     for feed in HOSTILE_FEEDS:
         site = f"https://{feed.path.rsplit('/', 1)[1].split('.')[0]}.example.org"
-        server.routes[feed.path] = FeedResource(rss(feed, site))
+        server.routes[feed.path] = FeedResource(rss_document(feed, site))
         tables.append(
             {
                 "name": feed.name,

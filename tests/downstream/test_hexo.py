@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
-import yaml
+from posts import front_matter
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from server import Workspace, running_server
 
@@ -50,13 +50,6 @@ def pages(site: Site) -> dict[str, LexborHTMLParser]:
         slug = str(article.attributes["id"]).removeprefix("post-")
         found[slug + ".md"] = tree
     return found
-
-
-def front_matter(post: bytes) -> dict[str, Any]:
-    _, head, _ = post.decode("utf-8").split("---\n", 2)
-    values = yaml.safe_load(head)
-    assert isinstance(values, dict)
-    return values
 
 
 def words(text: str) -> str:

@@ -5,12 +5,10 @@ cross-feed deduplication only joins the ones meant to be duplicates."""
 from __future__ import annotations
 
 import gzip
-import json
 import random
 import struct
 import uuid
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -19,6 +17,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import brotli  # type: ignore[import-untyped]
+from feeds import json_feed, rss, rss_item, rss_text
 from server import FeedResource, Handler, LoopbackServer, Reply, Request, redirect, status
 
 from .support import cut_off, drip, endless, stall
@@ -41,46 +40,15 @@ class Hostile:
 # -- documents -----------------------------------------------------------------------------
 
 
-def rss(items: Sequence[str], *, prolog: str = "", encoding: str = "utf-8", head: str = "") -> str:
-    return (
-        f'<?xml version="1.0" encoding="{encoding}"?>{prolog}'
-        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
-        ' xmlns:media="http://search.yahoo.com/mrss/"><channel><title>hostile</title>'
-        f"<link>https://example.com/</link>{head}{''.join(items)}</channel></rss>"
-    )
-
-
-def item(
-    guid: str | None = None,
-    title: str | None = None,
-    link: str | None = None,
-    description: str | None = None,
-    extra: str = "",
-) -> str:
-    """An RSS item from text values (escaped here); None leaves the element out."""
-    parts = [
-        f"<guid isPermaLink='false'>{escape(guid)}</guid>" if guid is not None else "",
-        f"<title>{escape(title)}</title>" if title is not None else "",
-        f"<link>{escape(link)}</link>" if link is not None else "",
-        f"<description>{escape(description)}</description>" if description is not None else "",
-    ]
-    return f"<item>{''.join(parts)}{extra}</item>"
-
-
-def json_feed(items: Sequence[dict[str, object]], **top: object) -> bytes:
-    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "hostile", **top}
-    return json.dumps({**doc, "items": list(items)}).encode()
-
-
 def good_items(feed: str, count: int) -> list[str]:
     when = datetime(2024, 7, 1, 8, tzinfo=UTC)
     return [
-        item(
+        rss_item(
             f"{feed}-{i}",
             f"{feed} story {i}",
             f"https://example.com/{feed}/{i}",
             f"<p>Story {i} of {feed}.</p>",
-            f"<pubDate>{format_datetime(when - timedelta(hours=i), usegmt=True)}</pubDate>",
+            published=when - timedelta(hours=i),
         )
         for i in range(count)
     ]
@@ -259,9 +227,9 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
         return FeedResource(data, content_type, validators=False)
 
     # Controls: good feeds that must come through whatever their neighbours do.
-    add(Hostile("good-rss", "/good.xml", "ok", articles=3), doc(rss(good_items("good", 3))))
+    add(Hostile("good-rss", "/good.xml", "ok", articles=3), doc(rss(*good_items("good", 3))))
     syndicated = [
-        item(
+        rss_item(
             f"copy-{i}",
             f"good story {i}",
             f"http://www.example.com/good/{i}?utm_source=copy#x",
@@ -269,10 +237,10 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
         )
         for i in range(3)
     ]
-    add(Hostile("syndicated-copy", "/copy.xml", "ok", articles=0), doc(rss(syndicated)))
+    add(Hostile("syndicated-copy", "/copy.xml", "ok", articles=0), doc(rss(*syndicated)))
 
     # Slow, stalled, cut off, endless, huge.
-    some_feed = rss(good_items("drip", 2)).encode()
+    some_feed = rss(*good_items("drip", 2))
     add(Hostile("slow-drip", "/drip", "failed", "timed out after 3 s"), drip(some_feed))
     add(Hostile("stall-before-headers", "/stall", "failed", "timed out"), stall())
     add(
@@ -321,13 +289,13 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
     )
     for i in range(20):
         routes[f"/chain/{i}"] = redirect(f"/chain/{i + 1}", 301)
-    routes["/chain/20"] = doc(rss(good_items("chain", 1)))
+    routes["/chain/20"] = doc(rss(*good_items("chain", 1)))
     add(
         Hostile("redirect-chain", "/chain/0", "failed", "more than 5 redirects"), routes["/chain/0"]
     )
     for i in range(3):
         routes[f"/short/{i}"] = redirect(f"/short/{i + 1}", 302)
-    routes["/short/3"] = doc(rss(good_items("short", 2)))
+    routes["/short/3"] = doc(rss(*good_items("short", 2)))
     add(Hostile("short-redirect-chain", "/short/0", "ok", articles=2), routes["/short/0"])
     add(
         Hostile("redirect-to-file", "/to-file", "failed", "UnsupportedProtocol"),
@@ -368,8 +336,10 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
         ("gb2312-undeclared", "gb2312", ""),
     ):
         words = ("中文標題", "內容") if actual == "big5" else ("中文标题", "内容")
-        chinese = [item(f"zh-{i}", f"{words[0]} {i}", None, f"{words[1]} {i}") for i in range(2)]
-        body = rss(chinese, encoding=declared or actual)
+        chinese = [
+            rss_item(f"zh-{i}", f"{words[0]} {i}", None, f"{words[1]} {i}") for i in range(2)
+        ]
+        body = rss_text(*chinese, encoding=declared or actual)
         if not declared:
             body = body.replace(f' encoding="{actual}"', "")
         content_type = f"application/rss+xml; charset={declared}" if declared else "text/xml"
@@ -380,7 +350,7 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
     lol = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)).replace(
         "&lol0;", "lol"
     )
-    laughs = rss([item("lol", "&lol9;", None, "&lol9;")], prolog=f"<!DOCTYPE rss [{lol}]>")
+    laughs = rss_text(rss_item("lol", "&lol9;", None, "&lol9;"), prolog=f"<!DOCTYPE rss [{lol}]>")
     add(Hostile("billion-laughs", "/laughs", None), doc(laughs.replace("&amp;lol9;", "&lol9;")))
     file_uri = secret_path.as_uri()
     prolog = (
@@ -393,9 +363,11 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
         "<item><guid>xxe-&xxe;</guid><title>a &xxe; &xxh; b</title>"
         "<link>https://example.com/xxe/&xxe;</link>"
         "<description>x &xxe; y &xxh;</description></item>",
-        item("xxe-plain", "an ordinary item beside them", "https://example.com/xxe/plain", "ok"),
+        rss_item(
+            "xxe-plain", "an ordinary item beside them", "https://example.com/xxe/plain", "ok"
+        ),
     ]
-    add(Hostile("external-entities", "/xxe", None), doc(rss(xxe_items, prolog=prolog)))
+    add(Hostile("external-entities", "/xxe", None), doc(rss_text(*xxe_items, prolog=prolog)))
     routes["/evil.dtd"] = routes["/xxe-http"] = routes["/xxe-param"] = doc(SECRET, "text/plain")
     add(
         Hostile("xxe-json", "/xxe.json", "ok", articles=1),
@@ -403,7 +375,7 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
     )
 
     # Truncated documents keep their good items.
-    whole = rss([*good_items("trunc", 3), item("trunc-3", "the fourth", None, "cut here")])
+    whole = rss_text(*good_items("trunc", 3), rss_item("trunc-3", "the fourth", None, "cut here"))
     add(
         Hostile("truncated-xml", "/truncated", "ok"),
         doc(whole[: whole.index("cut here") + 3]),
@@ -411,28 +383,28 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
 
     # Duplicate guids in one document: the first occurrence wins.
     dup = [
-        item("d1", "dup first A", "https://example.com/dup/a", "A"),
-        item("d2", "dup B", "https://example.com/dup/b", "B"),
-        item("d1", "dup second A", "https://example.com/dup/a2", "A2"),
-        item("d3", "dup C", "https://example.com/dup/c", "C"),
-        item("d2", "dup B again", "https://example.com/dup/b", "B"),
+        rss_item("d1", "dup first A", "https://example.com/dup/a", "A"),
+        rss_item("d2", "dup B", "https://example.com/dup/b", "B"),
+        rss_item("d1", "dup second A", "https://example.com/dup/a2", "A2"),
+        rss_item("d3", "dup C", "https://example.com/dup/c", "C"),
+        rss_item("d2", "dup B again", "https://example.com/dup/b", "B"),
     ]
-    add(Hostile("duplicate-guids", "/dups", "ok", articles=3), doc(rss(dup)))
+    add(Hostile("duplicate-guids", "/dups", "ok", articles=3), doc(rss(*dup)))
 
     # A guid that changes on every request (same link, same text).
     def churning(request: Request) -> Reply:
         items = [
-            item(uuid.uuid4().hex, f"churn {i}", f"https://example.com/churn/{i}", f"text {i}")
+            rss_item(uuid.uuid4().hex, f"churn {i}", f"https://example.com/churn/{i}", f"text {i}")
             for i in range(2)
         ]
-        return Reply(200, rss(items).encode(), {"Content-Type": "application/rss+xml"})
+        return Reply(200, rss(*items), {"Content-Type": "application/rss+xml"})
 
     add(Hostile("churning-guids", "/churn", "ok", articles=2), churning)
 
     # XSS in every field: RSS, Atom and JSON Feed.
     xss_rss = rss(
-        [
-            item(
+        *[
+            rss_item(
                 XSS[i % len(XSS)],
                 XSS[i % len(XSS)] + f" title {i}",
                 JS,
@@ -444,11 +416,9 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
                 f'<enclosure url="{JS}" type="image/png" length="1"/>',
             )
             for i in range(4)
-        ]
-        + [
-            item("xss-2esc", "&lt;script&gt;alert(1)&lt;/script&gt;", None, "t1"),
-            item("xss-2esc-img", "&lt;img src=x onerror=alert(1)&gt; img", None, "t2"),
         ],
+        rss_item("xss-2esc", "&lt;script&gt;alert(1)&lt;/script&gt;", None, "t1"),
+        rss_item("xss-2esc-img", "&lt;img src=x onerror=alert(1)&gt; img", None, "t2"),
         head=f"<image><url>{JS}</url></image>",
     )
     add(Hostile("xss-rss", "/xss.xml", "ok", articles=6), doc(xss_rss))
@@ -493,10 +463,10 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
 
     # Titles that break YAML or paths; control characters only JSON can carry.
     nasty = [
-        item(f"nasty-{i}", t, f"https://example.com/nasty/{i}", f"nasty body {i}")
+        rss_item(f"nasty-{i}", t, f"https://example.com/nasty/{i}", f"nasty body {i}")
         for i, t in enumerate(NASTY_TITLES)
     ]
-    add(Hostile("nasty-titles", "/nasty.xml", "ok", articles=len(nasty)), doc(rss(nasty)))
+    add(Hostile("nasty-titles", "/nasty.xml", "ok", articles=len(nasty)), doc(rss(*nasty)))
     control = [
         {"id": f"ctl-{i}", "title": t, "url": f"https://example.com/ctl/{i}", "content_text": "c"}
         for i, t in enumerate(CONTROL_TITLES + NASTY_TITLES)
@@ -508,16 +478,16 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
 
     # Dates: absent, invalid, far future, before the epoch.
     dated = [
-        item(
+        rss_item(
             f"date-{i}",
             f"date case {i}",
             f"https://example.com/date/{i}",
             f"when {d}",
-            f"<pubDate>{escape(d)}</pubDate>" if d is not None else "",
+            published=d,
         )
         for i, d in enumerate(BAD_DATES)
     ]
-    add(Hostile("bad-dates", "/dates.xml", "ok", articles=len(dated)), doc(rss(dated)))
+    add(Hostile("bad-dates", "/dates.xml", "ok", articles=len(dated)), doc(rss(*dated)))
     json_dated = [
         {"id": f"jd-{i}", "title": f"json date {i}", "date_published": d, "date_modified": d}
         for i, d in enumerate(BAD_JSON_DATES)
@@ -532,20 +502,20 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
 
     # Items without link or guid; empty items are dropped, a repeated one collapses.
     bare = [
-        item(title="only a title"),
-        item(description="only a description"),
-        item(title="title and text", description="<p>text</p>"),
+        rss_item(title="only a title"),
+        rss_item(description="only a description"),
+        rss_item(title="title and text", description="<p>text</p>"),
         "<item></item>",
-        item(title="   ", description="  "),
+        rss_item(title="   ", description="  "),
         '<item><enclosure url="https://example.com/only.jpg" type="image/jpeg"/></item>',
-        item(title="only a title"),
+        rss_item(title="only a title"),
     ]
-    add(Hostile("no-link-no-guid", "/bare.xml", "ok", articles=4), doc(rss(bare)))
+    add(Hostile("no-link-no-guid", "/bare.xml", "ok", articles=4), doc(rss(*bare)))
 
     # Markup that HTML parsers find expensive: very deep nesting, thousands of attributes.
     nested = [
-        item("deep-divs", "deep divs", None, "<div>" * 100_000 + "bottom"),
-        item(
+        rss_item("deep-divs", "deep divs", None, "<div>" * 100_000 + "bottom"),
+        rss_item(
             "many-attributes",
             "many attributes",
             None,
@@ -553,17 +523,17 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
             + " ".join(f"a{i}=1" for i in range(50_000))
             + ">",
         ),
-        item("deep-title", "<b>" * 20_000 + "<div>" * 20_000 + "deep title", None, "t"),
-        item(
+        rss_item("deep-title", "<b>" * 20_000 + "<div>" * 20_000 + "deep title", None, "t"),
+        rss_item(
             "open-formatting",
             "open formatting",
             None,
             "".join(f"<b id={i}>" for i in range(20_000)) + "<p>x" * 20_000,
         ),
         # In SVG a <style> holds markup: no end tag to hide the divs behind.
-        item("svg-style", "svg style", None, "<svg><style>" + "<div>" * 40_000 + "bottom"),
+        rss_item("svg-style", "svg style", None, "<svg><style>" + "<div>" * 40_000 + "bottom"),
     ]
-    add(Hostile("expensive-markup", "/nested.xml", "ok", articles=5), doc(rss(nested)))
+    add(Hostile("expensive-markup", "/nested.xml", "ok", articles=5), doc(rss(*nested)))
     return feeds
 
 
@@ -577,4 +547,4 @@ def huge_feed() -> bytes:
         f"<pubDate>{format_datetime(start + timedelta(minutes=i), usegmt=True)}</pubDate></item>"
         for i in range(undated, HUGE_ITEMS)
     ]
-    return rss(items).encode()
+    return rss(*items)

@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-import yaml
-from server import Reply, Workspace
+from posts import front_matter
+from server import Reply, Workspace, untraced
 
 TEMP_PREFIX = ".aggregator-tmp-"
 FRONT_MATTER_KEYS = ["title", "categories", "headimg", "author", "comments", "date", "thumbnail"]
@@ -187,14 +187,15 @@ def cli_env() -> dict[str, str]:
 def run_measured(
     ws: Workspace, *args: str, timeout: float = 60
 ) -> tuple[subprocess.CompletedProcess[str], MemoryPeak, float]:
-    """The CLI in a subprocess, its tree's memory sampled every 20 ms: (result, peak, seconds)."""
+    """The CLI in a subprocess, its tree's memory sampled every 20 ms: (result, peak, seconds).
+    Untraced: the time and memory are the product's."""
     cwd = ws.root / "cwd"
     cwd.mkdir(exist_ok=True)
     started = time.monotonic()
     proc = subprocess.Popen(
         cli(ws, *args),
         cwd=cwd,
-        env=cli_env(),
+        env=untraced(cli_env()),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -227,15 +228,6 @@ def query(database: Path, sql: str, params: tuple[object, ...] = ()) -> list[tup
 
 def integrity(database: Path) -> str:
     return ", ".join(str(r[0]) for r in query(database, "PRAGMA integrity_check"))
-
-
-def front_matter(text: str) -> dict[str, Any]:
-    """The post's front matter, read as YAML; fails unless it is exactly the seed's shape."""
-    assert text.startswith("\n---\n"), text[:80]
-    end = text.index("\n---\n", 4)
-    data = yaml.safe_load(text[5:end])
-    assert isinstance(data, dict), text[:200]
-    return data
 
 
 def check_post(name: str, text: str) -> dict[str, Any]:

@@ -15,22 +15,21 @@ import signal
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from feeds import rss, rss_item
+from posts import front_matter
 from server import FeedResource, LoopbackServer, Workspace
 
 from aggregator.steps.normalize import article_id
 
-from .corpus import item, rss
 from .support import (
     TEMP_PREFIX,
     check_post,
     check_posts_in_sync,
     cli,
     cli_env,
-    front_matter,
     integrity,
     process_tree,
     query,
@@ -58,15 +57,15 @@ def document(feed: int, generation: int) -> bytes:
         guid, title = story(feed, n, generation)
         when = EPOCH + timedelta(hours=n, minutes=feed)
         items.append(
-            item(
+            rss_item(
                 guid,
                 title,
                 f"https://example.com/crash/{feed}/{n}",
                 f"<p>{title}: " + "words " * 200 + "</p>",
-                f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate>",
+                published=when,
             )
         )
-    return rss(items).encode()
+    return rss(*items)
 
 
 def serve(server: LoopbackServer, generation: int) -> None:

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from feeds import rss
 from server import FeedResource, LoopbackServer, Reply, Request, Workspace, running_server
 
 import aggregator.edges.files
 import aggregator.edges.store.sqlite
 from aggregator import cli
 
-from .corpus import good_items, rss
+from .corpus import good_items
 from .support import check_post, check_posts_in_sync, integrity, query
 
 pytestmark = pytest.mark.slow
@@ -51,7 +52,7 @@ def ws(tmp_path: Path, loopback: LoopbackServer) -> Workspace:
 
 
 def serve(server: LoopbackServer, name: str, count: int) -> None:
-    server.routes[f"/{name}.xml"] = FeedResource(rss(good_items(name, count)).encode())
+    server.routes[f"/{name}.xml"] = FeedResource(rss(*good_items(name, count)))
 
 
 def configure(ws: Workspace, server: LoopbackServer, names: list[str]) -> None:
@@ -231,7 +232,7 @@ def test_database_locked_by_another_process(
         assert "database is locked" in message and str(ws.database) in message, message
     finally:
         holder.close()
-    loopback.routes["/second.xml"] = FeedResource(rss(good_items("second", 5)).encode())
+    loopback.routes["/second.xml"] = FeedResource(rss(*good_items("second", 5)))
     assert_nothing_lost(ws, before)
     monkeypatch.undo()
     recovers(ws)
