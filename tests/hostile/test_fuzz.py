@@ -330,15 +330,15 @@ COSTLY = {
 }
 
 
+# A deadline, not a speed check: read as markup, these took minutes (quadratic parsers).
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("html", COSTLY.values(), ids=COSTLY.keys())
 def test_costly_markup_is_read_as_text_in_linear_time(html: str) -> None:
-    started = time.monotonic()
     assert too_complex(html)
     sanitize_html(html, "https://example.com/")
     visible_text(html)
     first_image(html, "https://example.com/")
     clean_title(html)
-    assert time.monotonic() - started < 5
 
 
 def test_script_contents_and_stray_quotes_are_not_markup() -> None:
