@@ -2,10 +2,11 @@
 
 Each misbehaving feed must fail or degrade alone with an error naming it; the pass ends (a
 deadline far above what the corpus' 3 s timeouts allow: a feed that could hold the pass would
-hang it; how long a pass takes is the benchmarks' business, not a test's); the CLI's process tree stays under MEMORY_BOUND (stated in docs/security.md); the
-database is sound; every post is valid front matter with nothing executable in it or in the
-Atom document; nothing is written outside the data folder; a local file named by an external
-entity never shows up; duplicates collapse; and the rerun writes nothing.
+hang it; how long a pass takes is the benchmarks' business, not a test's); the CLI's process
+tree stays under MEMORY_BOUND (stated in docs/security.md); the database is sound; every post
+is valid front matter with nothing executable in it or in the Atom document; nothing is
+written outside the data folder; a local file named by an external entity never shows up;
+duplicates collapse; and the rerun writes nothing.
 """
 
 from __future__ import annotations
