@@ -46,7 +46,7 @@ CONTENT_TYPES = (
 )
 _realfeeds = SHARED / "fixtures" / "realfeeds"
 REALFEEDS = (
-    sorted(p.name for p in _realfeeds.iterdir() if p.suffix in (".xml", ".atom", ".rss"))
+    sorted(p.name for p in _realfeeds.iterdir() if p.name not in ("README.md", "SOURCES.tsv"))
     if _realfeeds.is_dir()
     else ["absent"]
 )
@@ -164,7 +164,7 @@ def test_the_encoding_check_agrees_with_feedparser_on_every_document() -> None:
         expected = _bozo_text({"bozo_exception": exception}) if exception else None
         assert (_bozo_text({"bozo_exception": ours[1]}) if ours[1] else None) == expected
         agreed += 1
-    assert agreed > 100
+    assert agreed >= 40  # the committed fixtures alone give 50
 
 
 # --- committed fixtures and bench-like documents ------------------------------------------
@@ -278,6 +278,17 @@ TAKEN = {
     "rss chinese": rss(
         "<item><title>贵州 大数据</title><description>&lt;p&gt;中文&lt;/p&gt;</description></item>"
     ),
+    # feedparser-rs drops an sy:updatePeriod it does not know; feedparser keeps the text
+    "rss hints": rss(
+        "<item><title>a</title></item>",
+        "<ttl> 30 </ttl><sy:updatePeriod>Fortnightly</sy:updatePeriod>"
+        "<sy:updateFrequency>2</sy:updateFrequency>",
+    ).replace(b"<rss ", b'<rss xmlns:sy="http://purl.org/rss/1.0/modules/syndication/" '),
+    # feedparser-rs gives an item the channel's authors; feedparser does not
+    "rss channel authors": rss(
+        "<item><title>a</title></item>",
+        "<managingEditor>ed@site.example (Ed)</managingEditor><dc:creator>Chan</dc:creator>",
+    ),
     # feedparser-rs copies published into updated and gives entries the feed's author
     "atom published only": atom(
         "<entry><id>urn:1</id><title>a</title><published>2024-01-01T00:00:00Z</published></entry>"
@@ -386,6 +397,19 @@ REFUSED = {
         ),
         "application/xml",
         "link",
+    ),
+    "author and dc:creator": (
+        rss("<item><title>a</title><dc:creator>Jo</dc:creator><author></author></item>"),
+        "application/xml",
+        "repeated",
+    ),
+    "an element out of its place": (
+        rss(
+            "<item><title>a</title></item>",
+            "<image><url>https://s.example/i.png</url><ttl>5</ttl></image>",
+        ),
+        "application/xml",
+        "element ttl in image",
     ),
     "two titles": (
         rss("<item><title>a</title><title>b</title></item>"),
@@ -546,3 +570,10 @@ def test_a_generated_document_is_read_the_same_or_refused(body: bytes, ct: str) 
 def test_a_plain_url_is_one_feedparser_keeps_as_it_is(url: str, base: str) -> None:
     """The shortcut of the URL check: what it passes, feedparser's own join leaves alone."""
     assert _urljoin(base, url) == url
+
+
+@given(st.one_of(st.binary(max_size=300), documents(dirty=True).map(lambda b: b[: len(b) // 2])))
+def test_any_bytes_are_read_or_refused_never_raised(body: bytes) -> None:
+    for content_type in ("", "text/xml"):
+        read = fast.read_fast(body, URL, content_type)
+        assert isinstance(read, ParsedFeed | fast.Refusal)

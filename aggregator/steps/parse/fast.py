@@ -16,8 +16,8 @@ they agree, and the few differences by design are undone from what the checks sa
 3. no value feedparser would rewrite: C1 controls anywhere; after feedparser-rs, a relative
    URL, Latin-1 text that is UTF-8, ``&`` in an Atom attribute, surrounding spaces.
 
-Dates are feedparser's own parser's reading of the text feedparser-rs found. Anything outside:
-None, and feedparser reads the document as before.
+Dates are feedparser's own parser's reading of the text expat saw, and text types are the ones
+feedparser gives. Anything outside: None, and feedparser reads the document as before.
 """
 
 from __future__ import annotations
@@ -59,128 +59,137 @@ _PREFIXES = {
     "xml": "http://www.w3.org/XML/1998/namespace",
 }
 
-# place, element, the attributes it may carry. Compared on both corpora: add a line only with
-# documents that use it in ../shared/fixtures/realfeeds or tests/fixtures and bench/parsers.py
-# showing them read the same.
+# parent, element, the attributes it may carry ("-": the root). Add a line only with documents
+# that use it (../shared/fixtures/realfeeds, tests/fixtures, generated in tests/test_parse_fast.py)
+# and bench/parsers.py showing them read the same.
 _RSS20 = """
-feed  rss                 version
-feed  channel
-feed  title
-feed  link
-feed  description
-feed  language
-feed  copyright
-feed  managingEditor
-feed  webMaster
-feed  pubDate
-feed  lastBuildDate
-feed  generator
-feed  docs
-feed  ttl
-feed  image
-feed  url
-feed  width
-feed  height
-feed  category            domain
-feed  atom:link           href rel type
-feed  atom10:link         href rel type
-feed  cloud               domain port path registerProcedure protocol
-feed  dc:creator
-feed  dc:date
-feed  itunes:author
-feed  itunes:owner
-feed  itunes:name
-feed  itunes:email
-feed  itunes:image        href
-feed  itunes:category     text
-feed  itunes:explicit
-feed  itunes:summary
-feed  itunes:subtitle
-feed  itunes:type
-feed  itunes:keywords
-feed  sy:updatePeriod
-feed  sy:updateFrequency
-feed  sy:updateBase
-feed  dc:language
-feed  dc:publisher
-feed  dc:rights
-feed  item
-entry title
-entry link
-entry description
-entry pubDate
-entry guid                isPermaLink
-entry category            domain
-entry comments
-entry author
-entry content:encoded
-entry dc:creator
-entry dc:date
-entry wfw:commentRss
-entry slash:comments
-entry enclosure           url length type
-entry media:thumbnail     url width height
-entry media:content       url type medium width height fileSize duration
+-                rss                 version
+rss              channel
+channel          title
+channel          link
+channel          description
+channel          language
+channel          copyright
+channel          managingEditor
+channel          webMaster
+channel          pubDate
+channel          lastBuildDate
+channel          generator
+channel          docs
+channel          ttl
+channel          category            domain
+channel          cloud               domain port path registerProcedure protocol
+channel          image
+image            url
+image            title
+image            link
+image            width
+image            height
+image            description
+channel          atom:link           href rel type
+channel          atom10:link         href rel type
+channel          dc:creator
+channel          dc:date
+channel          dc:language
+channel          dc:publisher
+channel          dc:rights
+channel          sy:updatePeriod
+channel          sy:updateFrequency
+channel          sy:updateBase
+channel          itunes:author
+channel          itunes:owner
+itunes:owner     itunes:name
+itunes:owner     itunes:email
+channel          itunes:image        href
+channel          itunes:category     text
+channel          itunes:explicit
+channel          itunes:summary
+channel          itunes:subtitle
+channel          itunes:type
+channel          itunes:keywords
+channel          item
+item             title
+item             link
+item             description
+item             pubDate
+item             guid                isPermaLink
+item             category            domain
+item             comments
+item             author
+item             content:encoded
+item             dc:creator
+item             dc:date
+item             wfw:commentRss
+item             slash:comments
+item             enclosure           url length type
+item             media:thumbnail     url width height
+item             media:content       url type medium width height fileSize duration
 """
 _RSS10 = """
-feed  rdf:RDF
-feed  channel             rdf:about
-feed  title
-feed  link
-feed  description
-feed  items
-feed  rdf:Seq
-feed  rdf:li              rdf:resource
-feed  dc:language
-feed  dc:publisher
-feed  dc:rights
-feed  dc:date
-feed  dc:creator
-feed  sy:updatePeriod
-feed  sy:updateFrequency
-feed  sy:updateBase
-feed  image               rdf:about rdf:resource
-feed  url
-feed  item                rdf:about
-entry title
-entry link
-entry description
-entry dc:date
-entry dc:creator
-entry content:encoded
+-                rdf:RDF
+rdf:RDF          channel             rdf:about
+channel          title
+channel          link
+channel          description
+channel          items
+items            rdf:Seq
+rdf:Seq          rdf:li              rdf:resource
+channel          dc:language
+channel          dc:publisher
+channel          dc:rights
+channel          dc:date
+channel          dc:creator
+channel          sy:updatePeriod
+channel          sy:updateFrequency
+channel          sy:updateBase
+rdf:RDF          item                rdf:about
+item             title
+item             link
+item             description
+item             dc:date
+item             dc:creator
+item             content:encoded
 """
 _ATOM10 = """
-feed  feed                xml:base xml:lang
-feed  title               type
-feed  subtitle            type
-feed  rights              type
-feed  id
-feed  updated
-feed  author
-feed  name
-feed  email
-feed  uri
-feed  icon
-feed  logo
-feed  generator           uri version
-feed  link                href rel type title hreflang length
-feed  category            term scheme label
-feed  entry
-entry id
-entry title               type
-entry updated
-entry published
-entry author
-entry name
-entry email
-entry uri
-entry summary             type
-entry content             type
-entry link                href rel type title hreflang length
-entry category            term scheme label
+-                feed                xml:base xml:lang
+feed             title               type
+feed             subtitle            type
+feed             rights              type
+feed             id
+feed             updated
+feed             author
+feed             icon
+feed             logo
+feed             generator           uri version
+feed             link                href rel type title hreflang length
+feed             category            term scheme label
+feed             entry
+entry            id
+entry            title               type
+entry            updated
+entry            published
+entry            author
+entry            summary             type
+entry            content             type
+entry            link                href rel type title hreflang length
+entry            category            term scheme label
+author           name
+author           email
+author           uri
 """
+# Texts read from expat, not from feedparser-rs: it reads odd dates and sy values its own
+# way (or not at all) and copies one date into another. Element -> its parent.
+_TEXTS = {
+    "pubDate": "item",
+    "dc:date": "item",
+    "published": "entry",
+    "updated": "entry",
+    "ttl": "channel",
+    "sy:updatePeriod": "channel",
+    "sy:updateFrequency": "channel",
+}
 
-Allowed = dict[str, frozenset[str]]
+_Allowed = dict[tuple[str, str], frozenset[str]]  # (parent, element) -> its attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,24 +199,21 @@ class _Format:
     entry: str  # the element of an entry
     summary: str  # the element feedparser takes an entry's summary from
     content: str  # ... and its content
-    feed_allowed: Allowed
-    entry_allowed: Allowed
+    allowed: _Allowed
     # What may repeat in one parent; anything else twice (two titles, two channels) would
     # leave the choice to each parser's own rule.
     repeatable: frozenset[str]
 
 
-def _table(text: str, place: str) -> Allowed:
+def _table(text: str) -> _Allowed:
     rows = (line.split() for line in text.strip().splitlines())
-    return {row[1]: frozenset(row[2:]) for row in rows if row[0] == place}
+    return {(row[0], row[1]): frozenset(row[2:]) for row in rows}
 
 
 def _format(version: str, namespace: str, entry: str, table: str, repeatable: str) -> _Format:
     summary, content = _BODIES[version]
-    feed, entries = _table(table, "feed"), _table(table, "entry")
-    return _Format(
-        version, namespace, entry, summary, content, feed, entries, frozenset(repeatable.split())
-    )
+    repeats = frozenset(repeatable.split())
+    return _Format(version, namespace, entry, summary, content, _table(table), repeats)
 
 
 _BODIES = {  # the elements feedparser reads an entry's summary and content from
@@ -223,6 +229,7 @@ _FORMATS = {
 _ATOM_TYPES = {"": "text/plain", "text": "text/plain", "html": "text/html"}  # feedparser's names
 # Under feedparser-rs's own limits (64 KB attributes, 100 levels, 10,000 entries, 20-100 links
 # or tags per entry), which it enforces by dropping what is beyond them.
+_MAX_BODY = 8 * 1024 * 1024  # under its 10 MB of text in one element
 _MAX_ATTRIBUTE = 8192
 _MAX_DEPTH = 32
 _MAX_REPEAT = 16
@@ -273,7 +280,7 @@ class _EntryShape:
     types: dict[str, str] = field(default_factory=dict)  # Atom text constructs' types
     guid_is_link: bool = True  # feedparser resolves a guid unless isPermaLink says otherwise
     alternates: int = 0  # Atom links that are the entry's link
-    dates: dict[str, str] = field(default_factory=dict)  # date element -> its text
+    texts: dict[str, str] = field(default_factory=dict)  # of the elements in _TEXTS
 
 
 @dataclass(slots=True)
@@ -290,6 +297,8 @@ _Adapted = tuple[dict[str, Any], list[dict[str, Any]], str | None]  # feed, entr
 
 def _adapted(body: bytes, url: str, content_type: str) -> _Adapted | Refusal:
     """feedparser-rs's reading as the dicts xmlfeed's conversion gets from feedparser."""
+    if len(body) > _MAX_BODY:
+        return Refusal("larger than feedparser-rs reads whole")
     encoding = _feedparser_reads_utf8(body, content_type)
     if encoding is None:
         return Refusal("encoding: feedparser would not read it as UTF-8")
@@ -304,14 +313,16 @@ def _adapted(body: bytes, url: str, content_type: str) -> _Adapted | Refusal:
     fmt = shape.format
     if fmt is None:
         return Refusal("no root element")
-    # bytes, never str: feedparser_rs.parse fetches a str that starts with http(s)://
-    doc = feedparser_rs.parse_with_limits(
-        body, limits=_LIMITS, sanitize_html=False, resolve_relative_uris=False
-    )
+    try:  # bytes, never str: feedparser_rs fetches a str that starts with http(s)://
+        doc = feedparser_rs.parse_with_limits(
+            body, limits=_LIMITS, sanitize_html=False, resolve_relative_uris=False
+        )
+    except Exception as e:  # a library's failure on a document feedparser may still read
+        return Refusal(f"feedparser-rs failed: {type(e).__name__}: {e}")
     if doc.bozo or doc.version != fmt.version or len(doc.entries) != len(shape.entries):
         return Refusal(f"feedparser-rs: bozo {doc.bozo}, {doc.version}, {len(doc.entries)} entries")
     base = shape.base or url
-    feed = _feed_dict(doc.feed)
+    feed = _feed_dict(doc.feed, shape.feed)
     pairs = zip(doc.entries, shape.entries, strict=True)
     entries = [(_entry_dict(e, s, fmt, base), s) for e, s in pairs]
     rewritten = _rewritten(feed, entries, base, fmt)
@@ -330,13 +341,12 @@ _APPLICATION_XML = (
 )
 _TEXT_XML = ("text/xml", "text/xml-external-parsed-entity")
 _READS_ASCII_AS_UTF8 = frozenset(("utf-8", "ascii", "iso8859-1", "cp1252"))
-_EBCDIC = b"\x4c\x6f\xa7\x94"
 
 
 def _feedparser_reads_utf8(body: bytes, content_type: str) -> tuple[str, Exception | None] | None:
     """(encoding, feedparser's bozo exception) when feedparser decodes ``body`` to the text
     UTF-8 gives; None otherwise (another encoding, a BOM, invalid UTF-8)."""
-    if not body[:4].isascii() or b"\x00" in body[:4] or body[:4] == _EBCDIC:
+    if not body[:4].isascii() or b"\x00" in body[:4]:
         return None  # a BOM or UTF-16/32/EBCDIC '<?xm': feedparser transcodes
     declared = _declared_encoding(body)
     mime, charset = parse_content_type(content_type)
@@ -384,7 +394,7 @@ def _declared_encoding(body: bytes) -> str:
         close = line.find(b"?>", at)
         line = line[: close + 2] if close >= 0 else b""
     match = RE_XML_PI_ENCODING.match(line)
-    return match.group(1).decode("utf-8").lower() if match else ""
+    return match.group(1).decode("utf-8", "replace").lower() if match else ""
 
 
 def _codec(name: str) -> str:
@@ -410,7 +420,7 @@ def _scan(body: bytes) -> _Shape:
     shape = _Shape()
     stack: list[str] = []
     entry: list[_EntryShape] = []  # the open entry, if any
-    text: list[str] = []  # of the open date element: dates are read from expat's text
+    text: list[str] = []  # of the open element of _TEXTS
 
     def start(expanded: str, attrs: dict[str, str]) -> None:
         if len(stack) >= _MAX_DEPTH:
@@ -422,22 +432,10 @@ def _scan(body: bytes) -> _Shape:
         elif expanded in _ROOTS:
             raise _Outside(f"a second root element {expanded}")
         name = _qualified(expanded, fmt)
-        if entry:
-            allowed = fmt.entry_allowed.get(name)
-            _note(entry[0], name, attrs, fmt)
-            if name in _DATE_ELEMENTS:
-                text.clear()
-                parser.CharacterDataHandler = text.append
-        else:
-            allowed = fmt.feed_allowed.get(name)
-            _note(shape.feed, f"{stack[-1] if stack else ''}/{name}", attrs, fmt, _MAX_ENTRIES)
-            if name == fmt.entry:
-                entry.append(_EntryShape())
-                shape.entries.append(entry[0])
-                if len(shape.entries) > _MAX_ENTRIES:
-                    raise _Outside("too many entries")
+        parent = stack[-1] if stack else "-"
+        allowed = fmt.allowed.get((parent, name))
         if allowed is None:
-            raise _Outside(f"element {name} ({'entry' if entry and name != fmt.entry else 'feed'})")
+            raise _Outside(f"element {name} in {parent}")
         for key, value in attrs.items():
             attr = _qualified(key, fmt, attribute=True)
             # feedparser keeps an attribute's surrounding spaces (feedparser-rs may not) and
@@ -448,12 +446,24 @@ def _scan(body: bytes) -> _Shape:
                 or value != value.strip()
             ):
                 raise _Outside(f"attribute {name}@{attr}")
+        if entry:
+            _note(entry[0], name, attrs, fmt)
+        else:
+            _note(shape.feed, f"{parent}/{name}", attrs, fmt, _MAX_ENTRIES)
+            if name == fmt.entry:
+                entry.append(_EntryShape())
+                shape.entries.append(entry[0])
+                if len(shape.entries) > _MAX_ENTRIES:
+                    raise _Outside("too many entries")
+        if _TEXTS.get(name) == parent:
+            text.clear()
+            parser.CharacterDataHandler = text.append
         stack.append(name)
 
     def end(_: str) -> None:
         name = stack.pop()
-        if entry and name in _DATE_ELEMENTS:
-            entry[0].dates[name] = "".join(text)
+        if stack and _TEXTS.get(name) == stack[-1]:
+            (entry[0] if entry else shape.feed).texts[name] = "".join(text)
             parser.CharacterDataHandler = None
         if entry and shape.format and name == shape.format.entry:
             entry.clear()
@@ -477,7 +487,6 @@ def _scan(body: bytes) -> _Shape:
 
 # Two sources of one value: which wins (even when one is empty) is each parser's own rule.
 _ONE_OF = {"author": "dc:creator", "dc:creator": "author"}
-_DATE_ELEMENTS = frozenset(("pubDate", "dc:date", "published", "updated"))
 _ROOTS = {"rss": "rss", f"{_PREFIXES['rdf']} RDF rdf": "rdf:RDF", f"{_ATOM} feed": "feed"}
 
 
@@ -492,6 +501,8 @@ def _qualified(expanded: str, fmt: _Format, attribute: bool = False) -> str:
     for the namespace (feedparser-rs goes by prefix); unprefixed names in the format's default
     namespace (attributes in none) as "local"."""
     parts = expanded.split(" ")
+    if len(parts) > 3:
+        raise _Outside(f"element {expanded} (a namespace with a space)")
     if len(parts) == 1:
         if fmt.default_namespace and not attribute:
             raise _Outside(f"element {expanded} outside the {fmt.version} namespace")
@@ -560,12 +571,15 @@ def _note_link(shape: _EntryShape, attrs: dict[str, str], fmt: _Format) -> None:
 # --- feedparser-rs's records as feedparser's dicts, the differences by design undone --------
 
 
-def _feed_dict(feed: Any) -> dict[str, Any]:
-    out = {"title": feed.title, "link": feed.link, "ttl": feed.ttl}
-    sy = feed.syndication
-    if sy is not None:  # feedparser's names for sy:updatePeriod and sy:updateFrequency
-        out["sy_updateperiod"] = sy.update_period
-        out["sy_updatefrequency"] = sy.update_frequency
+def _feed_dict(feed: Any, shape: _EntryShape) -> dict[str, Any]:
+    """The feed's title and link; its hints as feedparser keeps them (stripped text)."""
+    out = {"title": feed.title, "link": feed.link}
+    keys = {
+        "ttl": "ttl",
+        "sy:updatePeriod": "sy_updateperiod",
+        "sy:updateFrequency": "sy_updatefrequency",
+    }
+    out |= {key: shape.texts[name].strip() for name, key in keys.items() if name in shape.texts}
     return out
 
 
@@ -580,13 +594,13 @@ _DATES = {
 
 def _entry_dict(e: Any, shape: _EntryShape, fmt: _Format, base: str) -> dict[str, Any]:
     """The keys xmlfeed reads, as feedparser would give them. Only what the entry has is
-    asked for: feedparser-rs fills a missing summary from the content, and the Atom author
+    asked for: feedparser-rs fills a missing summary from the content, and a missing author
     from the feed's."""
     names = shape.names
     has = {k: k in names for k in (fmt.summary, fmt.content, "media:thumbnail", "media:content")}
     summary = e.summary_detail if has[fmt.summary] else None
     published, updated = _DATES[fmt.version]
-    own_author = fmt.version != "atom10" or "author" in names
+    own_author = any(name in names for name in _AUTHORS)
     return {
         "id": e.id,
         "link": e.link,
@@ -599,12 +613,15 @@ def _entry_dict(e: Any, shape: _EntryShape, fmt: _Format, base: str) -> dict[str
         "content": [_body(c, shape, fmt.content, base) for c in e.content]
         if has[fmt.content]
         else [],
-        "published_parsed": _date(shape.dates.get(published)),
-        "updated_parsed": _date(shape.dates.get(updated)),
+        "published_parsed": _date(shape.texts.get(published)),
+        "updated_parsed": _date(shape.texts.get(updated)),
         "media_thumbnail": e.media_thumbnail if has["media:thumbnail"] else [],
         "media_content": e.media_content if has["media:content"] else [],
         "tags": e.tags if "category" in names else [],
     }
+
+
+_AUTHORS = ("author", "dc:creator")
 
 
 def _body(detail: Any, shape: _EntryShape, name: str, base: str) -> dict[str, Any]:
@@ -656,7 +673,7 @@ def _rewritten(feed: dict[str, Any], entries: list[_Entry], base: str, fmt: _For
     URL or a category may be raw."""
     urls = {_text(feed.get("link"))}
     words: list[str] = []  # categories: attributes in Atom
-    texts = [_text(feed.get("title"))]
+    texts = [_text(feed.get(k)) for k in ("title", "ttl", "sy_updateperiod", "sy_updatefrequency")]
     for e, shape in entries:
         urls.add(_text(e["link"]))
         if shape.guid_is_link:
