@@ -64,6 +64,7 @@ CONTENT_TYPES = (
     "text/html; charset=UTF-8",
     "application/octet-stream",
     "text/xml; charset=iso-8859-1",
+    "application/xml; charset=utf-8",
 )
 BENCH_TYPE = "application/xml"  # what bench/server.py's nginx sends
 Read = ParsedFeed | str  # a record, or the ParseError's text

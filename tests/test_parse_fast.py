@@ -43,6 +43,7 @@ CONTENT_TYPES = (
     "text/html; charset=UTF-8",
     "application/octet-stream",
     "text/xml; charset=iso-8859-1",
+    "application/xml; charset=utf-8",
 )
 _realfeeds = SHARED / "fixtures" / "realfeeds"
 REALFEEDS = (
@@ -341,6 +342,24 @@ REFUSED = {
         "encoding",
     ),
     "a byte order mark": (DOC_UTF8_BOM, "application/xml", "encoding"),
+    # feedparser takes the charset, expat and feedparser-rs the declaration
+    "UTF-8 declared Latin-1": (
+        ('<?xml version="1.0" encoding="iso-8859-1"?>' + CAFE).encode(),
+        "application/xml; charset=utf-8",
+        "encoding",
+    ),
+    "ASCII declared in an encoding expat cannot read": (
+        b'<?xml version="1.0" encoding="gb2312"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>a</title></item></channel></rss>",
+        "text/html",
+        "encoding",
+    ),
+    "two encoding= on the first line": (
+        b'<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>T</title>'
+        b'<item><title>encoding="utf-8" ?&gt;</title></item></channel></rss>',
+        "application/xml",
+        "encoding",
+    ),
     "a DOCTYPE with entities": (
         b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e "x">]><rss version="2.0"><channel>'
         b"<title>&e;</title><item><title>a</title></item></channel></rss>",
@@ -577,3 +596,12 @@ def test_any_bytes_are_read_or_refused_never_raised(body: bytes) -> None:
     for content_type in ("", "text/xml"):
         read = fast.read_fast(body, URL, content_type)
         assert isinstance(read, ParsedFeed | fast.Refusal)
+
+
+def test_undeclared_utf8_is_taken_only_where_feedparser_reads_utf8() -> None:
+    """No declaration: UTF-8 under an application/ type (feedparser's default there too),
+    Latin-1 or us-ascii and a guess under none or text/ ones."""
+    feed = assert_taken_and_same(DOC_UTF8_UNDECLARED, "application/rss+xml")
+    assert [e.title for e in feed.entries] == ["é"]
+    for content_type in ("", "text/xml"):
+        assert assert_refused(DOC_UTF8_UNDECLARED, content_type).startswith("encoding")

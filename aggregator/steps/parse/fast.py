@@ -349,6 +349,12 @@ def _feedparser_reads_utf8(body: bytes, content_type: str) -> tuple[str, Excepti
     if not body[:4].isascii() or b"\x00" in body[:4]:
         return None  # a BOM or UTF-16/32/EBCDIC '<?xm': feedparser transcodes
     declared = _declared_encoding(body)
+    if declared is None:
+        return None
+    # expat and feedparser-rs decode by the declaration: another one reads the same for ASCII
+    ascii_alike = body.isascii() and _codec(declared or "") in _READS_ASCII_AS_UTF8
+    if declared and _codec(declared) != "utf-8" and not ascii_alike:
+        return None
     mime, charset = parse_content_type(content_type)
     acceptable = True
     if mime in _APPLICATION_XML or (mime.startswith("application/") and mime.endswith("+xml")):
@@ -381,19 +387,20 @@ def _feedparser_reads_utf8(body: bytes, content_type: str) -> tuple[str, Excepti
     return None
 
 
-def _declared_encoding(body: bytes) -> str:
-    """feedparser's RE_XML_PI_ENCODING match, which stays on the first line. With one
-    ``encoding=`` on that line the match ends at the next ``?>``: a one-line document is not
-    scanned to its end."""
+def _declared_encoding(body: bytes) -> str | None:
+    """The encoding feedparser's RE_XML_PI_ENCODING finds: on the first line, the last
+    ``encoding=``. None when the line has two: then it may not be the declaration's, which
+    expat and feedparser-rs read. With one, the match ends at the next ``?>``: a one-line
+    document is not scanned to its end."""
     end = body.find(b"\n")
     line = body if end < 0 else body[:end]
     at = line.find(b"encoding=")
     if at < 0 or not line.startswith(b"<?"):
         return ""
-    if line.find(b"encoding=", at + 1) < 0:
-        close = line.find(b"?>", at)
-        line = line[: close + 2] if close >= 0 else b""
-    match = RE_XML_PI_ENCODING.match(line)
+    if line.find(b"encoding=", at + 1) >= 0:
+        return None
+    close = line.find(b"?>", at)
+    match = RE_XML_PI_ENCODING.match(line[: close + 2] if close >= 0 else b"")
     return match.group(1).decode("utf-8", "replace").lower() if match else ""
 
 
@@ -480,7 +487,9 @@ def _scan(body: bytes) -> _Shape:
     parser.EntityDeclHandler = refuse
     try:
         parser.Parse(body, True)
-    except xml.parsers.expat.ExpatError as e:
+    except (xml.parsers.expat.ExpatError, ValueError, LookupError) as e:
+        # ValueError, LookupError: an encoding expat cannot read (the encoding check lets
+        # none through; this keeps the promise to refuse, never raise)
         raise _Outside(f"not well-formed: {e}") from None
     return shape
 
