@@ -197,6 +197,10 @@ FAMILIES = (
     ("link", "an alternate link the two may choose differently"),
     ("xml:base", "xml:base other than an absolute one on the root"),
     ("feedparser would rewrite", "a value feedparser would rewrite"),
+    (
+        "feedparser-rs read",
+        "feedparser-rs read a link or category otherwise than expat (private address, entity)",
+    ),
     ("feedparser-rs", "feedparser-rs: bozo, other version or entry count"),
 )
 

@@ -407,7 +407,26 @@ REFUSED = {
             '<entry><id>urn:1</id><title>a</title><link href="https://s.example/?a=1&amp;b=2"/></entry>'
         ),
         "application/xml",
-        "feedparser would rewrite",
+        "feedparser-rs read otherwise",
+    ),
+    # feedparser-rs blanks links to private addresses (as the loopback tests use)
+    "a link to 127.0.0.1": (
+        rss("<item><title>a</title><link>http://127.0.0.1:8080/a.html</link></item>"),
+        "application/xml",
+        "feedparser-rs read otherwise",
+    ),
+    "an Atom link to 10.0.0.1": (
+        atom("<entry><id>urn:1</id><title>a</title></entry>", '<link href="http://10.0.0.1/"/>'),
+        "application/xml",
+        "feedparser-rs read otherwise",
+    ),
+    "an enclosure on localhost": (
+        rss(
+            '<item><title>a</title><enclosure url="http://localhost/i.png" type="image/png"/>'
+            "</item>"
+        ),
+        "application/xml",
+        "feedparser-rs read otherwise",
     ),
     "two alternate links": (
         atom(
@@ -512,29 +531,47 @@ DIRTY_LINKS = [
     "https://s.example/a#",
     "  https://s.example/sp",
     "https://s.example/?a=1&b=2",
+    "http://127.0.0.1:8080/p",
+    "http://localhost/p",
     "javascript:x()",
 ]
 
 
+# XML as written: character references, CDATA, comments, CR LF (XML reads it as LF)
+RAW = [
+    "&#20013;",
+    "&#x1F600;",
+    "&lt;b&gt;",
+    "<![CDATA[<b>x</b> & y]]>",
+    "<!-- c -->",
+    "\r\n",
+    "&#13;",
+    "&#xA0;",
+    "\t",
+]
+
+
 def element(name: str, value: str, attrs: str = "") -> str:
-    return f"<{name}{attrs}>{escape(value)}</{name}>"
+    return f"<{name}{attrs}>{value}</{name}>"
 
 
 @st.composite
 def documents(draw: st.DrawFn, dirty: bool) -> bytes:
     words = st.sampled_from(CLEAN + DIRTY if dirty else CLEAN)
     terms = st.sampled_from(TERMS + DIRTY if dirty else TERMS)
-    texts = st.lists(words, max_size=4).map(" ".join)
+    texts = st.lists(st.one_of(words.map(escape), st.sampled_from(RAW)), max_size=5).map(" ".join)
     links = st.sampled_from(CLEAN_LINKS + DIRTY_LINKS if dirty else CLEAN_LINKS)
     dates = st.sampled_from(DATES)
     if draw(st.booleans()):  # RSS 2.0
         parts = [
             element("title", draw(texts)),
-            element("link", draw(links)),
+            element("link", escape(draw(links))),
             element("description", draw(texts)),
-            element("guid", draw(links), draw(st.sampled_from(["", ' isPermaLink="false"']))),
-            element("pubDate", draw(dates)),
-            element("dc:date", draw(dates)),
+            element(
+                "guid", escape(draw(links)), draw(st.sampled_from(["", ' isPermaLink="false"']))
+            ),
+            element("pubDate", escape(draw(dates))),
+            element("dc:date", escape(draw(dates))),
             element(draw(st.sampled_from(["author", "dc:creator"])), draw(texts)),
             element("category", draw(texts)),
             f'<enclosure url={quoteattr(draw(links))} type="image/png" length="1"/>',
@@ -547,8 +584,8 @@ def documents(draw: st.DrawFn, dirty: bool) -> bytes:
         element("title", draw(texts), draw(st.sampled_from(["", ' type="html"']))),
         f"<link href={quoteattr(draw(links))}/>",
         f'<link rel="enclosure" type="image/png" href={quoteattr(draw(links))}/>',
-        element("updated", draw(dates)),
-        element("published", draw(dates)),
+        element("updated", escape(draw(dates))),
+        element("published", escape(draw(dates))),
         element("summary", draw(texts)),
         element("content", draw(texts), draw(st.sampled_from(["", ' type="html"']))),
         f"<author>{element('name', draw(texts))}</author>",

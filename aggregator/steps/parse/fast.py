@@ -25,6 +25,7 @@ from __future__ import annotations
 import codecs
 import re
 import xml.parsers.expat
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,17 +178,25 @@ author           name
 author           email
 author           uri
 """
-# Texts read from expat, not from feedparser-rs: it reads odd dates and sy values its own
-# way (or not at all) and copies one date into another. Element -> its parent.
-_TEXTS = {
-    "pubDate": "item",
-    "dc:date": "item",
-    "published": "entry",
-    "updated": "entry",
-    "ttl": "channel",
-    "sy:updatePeriod": "channel",
-    "sy:updateFrequency": "channel",
-}
+# Texts read from expat, (parent, element): dates and sy values, which feedparser-rs reads its
+# own way (or not at all) and copies into one another; links and ids, to check its URLs by.
+_TEXTS = frozenset(
+    (
+        ("item", "pubDate"),
+        ("item", "dc:date"),
+        ("entry", "published"),
+        ("entry", "updated"),
+        ("channel", "ttl"),
+        ("channel", "sy:updatePeriod"),
+        ("channel", "sy:updateFrequency"),
+        ("item", "link"),
+        ("item", "guid"),
+        ("entry", "id"),
+        ("channel", "link"),
+        ("feed", "id"),
+    )
+)
+_URL_ATTRIBUTES = ("href", "url")
 
 _Allowed = dict[tuple[str, str], frozenset[str]]  # (parent, element) -> its attributes
 
@@ -280,6 +289,9 @@ class _EntryShape:
     types: dict[str, str] = field(default_factory=dict)  # Atom text constructs' types
     guid_is_link: bool = True  # feedparser resolves a guid unless isPermaLink says otherwise
     alternates: int = 0  # Atom links that are the entry's link
+    alternate: str = ""  # that link's href
+    urls: list[str] = field(default_factory=list)  # href and url attributes, as expat read them
+    terms: list[tuple[str, str]] = field(default_factory=list)  # Atom categories' term, label
     texts: dict[str, str] = field(default_factory=dict)  # of the elements in _TEXTS
 
 
@@ -313,9 +325,11 @@ def _adapted(body: bytes, url: str, content_type: str) -> _Adapted | Refusal:
     fmt = shape.format
     if fmt is None:
         return Refusal("no root element")
+    # XML reads CR LF and a lone CR as LF before anything else; feedparser-rs does not
+    lf = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in body else body
     try:  # bytes, never str: feedparser_rs fetches a str that starts with http(s)://
         doc = feedparser_rs.parse_with_limits(
-            body, limits=_LIMITS, sanitize_html=False, resolve_relative_uris=False
+            lf, limits=_LIMITS, sanitize_html=False, resolve_relative_uris=False
         )
     except Exception as e:  # a library's failure on a document feedparser may still read
         return Refusal(f"feedparser-rs failed: {type(e).__name__}: {e}")
@@ -325,6 +339,9 @@ def _adapted(body: bytes, url: str, content_type: str) -> _Adapted | Refusal:
     feed = _feed_dict(doc.feed, shape.feed)
     pairs = zip(doc.entries, shape.entries, strict=True)
     entries = [(_entry_dict(e, s, fmt, base), s) for e, s in pairs]
+    apart = _read_apart(feed, entries, shape.feed, fmt)
+    if apart:
+        return Refusal(f"feedparser-rs read otherwise than expat: {apart}")
     rewritten = _rewritten(feed, entries, base, fmt)
     if rewritten:
         return Refusal(f"feedparser would rewrite {rewritten}")
@@ -455,6 +472,9 @@ def _scan(body: bytes) -> _Shape:
                 raise _Outside(f"attribute {name}@{attr}")
         if entry:
             _note(entry[0], name, attrs, fmt)
+            entry[0].urls += [attrs[key] for key in _URL_ATTRIBUTES if key in attrs]
+            if "term" in attrs:
+                entry[0].terms.append((attrs["term"], attrs.get("label", "")))
         else:
             _note(shape.feed, f"{parent}/{name}", attrs, fmt, _MAX_ENTRIES)
             if name == fmt.entry:
@@ -462,14 +482,14 @@ def _scan(body: bytes) -> _Shape:
                 shape.entries.append(entry[0])
                 if len(shape.entries) > _MAX_ENTRIES:
                     raise _Outside("too many entries")
-        if _TEXTS.get(name) == parent:
+        if (parent, name) in _TEXTS:
             text.clear()
             parser.CharacterDataHandler = text.append
         stack.append(name)
 
     def end(_: str) -> None:
         name = stack.pop()
-        if stack and _TEXTS.get(name) == stack[-1]:
+        if stack and (stack[-1], name) in _TEXTS:
             (entry[0] if entry else shape.feed).texts[name] = "".join(text)
             parser.CharacterDataHandler = None
         if entry and shape.format and name == shape.format.entry:
@@ -569,6 +589,7 @@ def _note_link(shape: _EntryShape, attrs: dict[str, str], fmt: _Format) -> None:
     if rel != "alternate":
         return
     shape.alternates += 1
+    shape.alternate = attrs["href"]
     if (
         fmt.version != "atom10"
         or shape.alternates > 1
@@ -671,6 +692,47 @@ _C1 = re.compile(rb"\xc2[\x80-\x9f]|&#0*(?:12[89]|1[3-5][0-9]);|&#[xX]0*[89][0-9
 def _has_c1(body: bytes) -> bool:
     """C1 controls, which feedparser maps to cp1252's characters."""
     return (b"\xc2" in body or b"&#" in body) and _C1.search(body) is not None
+
+
+def _read_apart(feed: dict[str, Any], entries: list[_Entry], own: _EntryShape, fmt: _Format) -> str:
+    """A link or category feedparser-rs read otherwise than expat, or "". It blanks links to
+    private addresses (127.0.0.1, 10.0.0.0/8, localhost) in places, leaves entity references in
+    Atom attributes as they are and does not normalize their white space."""
+    if fmt.version == "atom10":  # the alternate link, else the id (feedparser's guidislink)
+        expected = own.alternate or own.texts.get("id", "").strip()
+    else:
+        expected = own.texts.get("link", "").strip()
+    if _text(feed.get("link")) != expected:
+        return f"the feed's link {feed.get('link')!r}"
+    for e, shape in entries:
+        if _text(e["link"]) != _entry_link(shape, fmt):
+            return f"an entry's link {e['link']!r}"
+        read = [_text(link.get("href")) for link in e["links"]]
+        read += [_text(m.get("url")) for m in (*e["media_thumbnail"], *e["media_content"])]
+        # attributes are normalized (white space to spaces, entities read): Atom categories
+        terms = [(_text(t.get("term")), _text(t.get("label"))) for t in e["tags"]]
+        if fmt.version == "atom10" and terms != shape.terms:
+            return f"the categories {terms[:2]}"
+        # each attribute's URL as often as the document has it; besides them feedparser-rs
+        # lists the entry's link and a permalink guid, which only enclosures' rel would use
+        guid = shape.texts.get("guid", "").strip()
+        lost = Counter(shape.urls) - Counter(read)
+        if lost or not set(read) - {""} <= {*shape.urls, _text(e["link"]), guid}:
+            return f"{sorted(lost or set(read))[:2]}"
+    return ""
+
+
+def _entry_link(shape: _EntryShape, fmt: _Format) -> str:
+    """feedparser's link of an entry: its link (Atom: the alternate one), else a permalink
+    guid (Atom: the id)."""
+    texts = shape.texts
+    if fmt.version == "atom10":
+        return shape.alternate or texts.get("id", "").strip()
+    if "link" in shape.names:
+        return texts.get("link", "").strip()
+    if fmt.version == "rss20" and shape.guid_is_link:
+        return texts.get("guid", "").strip()
+    return ""
 
 
 def _rewritten(feed: dict[str, Any], entries: list[_Entry], base: str, fmt: _Format) -> str:
