@@ -197,6 +197,7 @@ _TEXTS = frozenset(
     )
 )
 _URL_ATTRIBUTES = ("href", "url")
+_RDF_ABOUT = "http://www.w3.org/1999/02/22-rdf-syntax-ns# about rdf"  # as expat names it
 
 _Allowed = dict[tuple[str, str], frozenset[str]]  # (parent, element) -> its attributes
 
@@ -292,6 +293,7 @@ class _EntryShape:
     alternate: str = ""  # that link's href
     urls: list[str] = field(default_factory=list)  # href and url attributes, as expat read them
     terms: list[tuple[str, str]] = field(default_factory=list)  # Atom categories' term, label
+    about: str = ""  # an RDF item's rdf:about: feedparser's id
     texts: dict[str, str] = field(default_factory=dict)  # of the elements in _TEXTS
 
 
@@ -478,7 +480,7 @@ def _scan(body: bytes) -> _Shape:
         else:
             _note(shape.feed, f"{parent}/{name}", attrs, fmt, _MAX_ENTRIES)
             if name == fmt.entry:
-                entry.append(_EntryShape())
+                entry.append(_EntryShape(about=attrs.get(_RDF_ABOUT, "")))
                 shape.entries.append(entry[0])
                 if len(shape.entries) > _MAX_ENTRIES:
                     raise _Outside("too many entries")
@@ -707,6 +709,8 @@ def _read_apart(feed: dict[str, Any], entries: list[_Entry], own: _EntryShape, f
     for e, shape in entries:
         if _text(e["link"]) != _entry_link(shape, fmt):
             return f"an entry's link {e['link']!r}"
+        if _text(e["id"]) != _entry_id(shape, fmt):
+            return f"an entry's id {e['id']!r}"
         read = [_text(link.get("href")) for link in e["links"]]
         read += [_text(m.get("url")) for m in (*e["media_thumbnail"], *e["media_content"])]
         # attributes are normalized (white space to spaces, entities read): Atom categories
@@ -720,6 +724,13 @@ def _read_apart(feed: dict[str, Any], entries: list[_Entry], own: _EntryShape, f
         if lost or not set(read) - {""} <= {*shape.urls, _text(e["link"]), guid}:
             return f"{sorted(lost or set(read))[:2]}"
     return ""
+
+
+def _entry_id(shape: _EntryShape, fmt: _Format) -> str:
+    """feedparser's id of an entry: the guid, Atom's id, RDF's rdf:about."""
+    if fmt.version == "rss10":
+        return shape.about
+    return shape.texts.get("guid" if fmt.version == "rss20" else "id", "").strip()
 
 
 def _entry_link(shape: _EntryShape, fmt: _Format) -> str:
