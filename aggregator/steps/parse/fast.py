@@ -1,23 +1,26 @@
 """feedparser-rs for the documents it provably reads as feedparser does; None for the rest.
 
 feedparser is half of a worker's CPU per entry (issue 20). feedparser-rs (Rust, feedparser's
-API) reads the same documents ~20x faster but not the same way: it takes a document's
-encoding from its own declaration, leaves entities in Atom attributes undecoded, matches
-elements by prefix rather than namespace, parses dates its own way, copies ``published`` into a
-missing ``updated``, gives entries their feed's author and resolves nothing against the URL.
-bench/parsers.py compares both, through xmlfeed's conversion, on ../shared/fixtures/realfeeds
-and the bench corpus. A document is read here only when cheap checks put it in the class where
-they agree, and the few differences by design are undone from what the checks saw:
+API) parses the bench corpus 60x faster but not the same way: it decodes by the declaration,
+not the charset; leaves entities and raw white space in Atom attributes; blanks links to
+private addresses; does not read CR LF as LF; matches elements by prefix, not namespace; parses
+dates its own way and copies ``published`` into a missing ``updated``; gives entries their
+feed's author; resolves nothing against the document's URL. bench/parsers.py compares both,
+through xmlfeed's conversion, on ../shared/fixtures/realfeeds and the bench corpus. A document
+is read here only when cheap checks put it in the class where they agree:
 
-1. feedparser itself would decode it as UTF-8 (or it is ASCII): both read the same text;
+1. feedparser itself would decode it as UTF-8 (or it is ASCII), and its declaration says so;
 2. one pass of expat, the parser of feedparser's strict mode: well-formed, no DOCTYPE, an
-   RSS 2.0, RSS 1.0 (RDF) or Atom 1.0 root, and every element and attribute listed below for its
-   place (feed or entry), each namespace under its usual prefix, single values once per entry;
-3. no value feedparser would rewrite: C1 controls anywhere; after feedparser-rs, a relative
-   URL, Latin-1 text that is UTF-8, ``&`` in an Atom attribute, surrounding spaces.
+   RSS 2.0, RSS 1.0 (RDF) or Atom 1.0 root, and every element and attribute in the lists below
+   under its parent, each namespace under its usual prefix, most values once per entry;
+3. feedparser-rs's links, ids and Atom categories are the ones expat read, and no value is one
+   feedparser would rewrite: C1 controls, a URL it resolves, Latin-1 text that is UTF-8,
+   surrounding spaces.
 
-Dates are feedparser's own parser's reading of the text expat saw, and text types are the ones
-feedparser gives. Anything outside: None, and feedparser reads the document as before.
+What differs by design is taken from the scan instead: dates (feedparser's own parser on the
+text expat saw), sy and ttl hints, text types, and which elements an entry has (feedparser-rs
+fills a missing summary, author or date from elsewhere). Anything outside: None, and feedparser
+reads the document as before.
 """
 
 from __future__ import annotations
