@@ -1,9 +1,11 @@
-"""Pure: bytes + content type + URL -> ParsedFeed (feedparser; JSON Feed by our own parser)."""
+"""Pure: bytes + content type + URL -> ParsedFeed (feedparser, or feedparser-rs where it reads
+the same; JSON Feed by our own parser)."""
 
 from __future__ import annotations
 
 from ...errors import ParseError
 from ...models import ParsedFeed
+from .fast import parse_fast
 from .jsonfeed import looks_like_json, parse_json_feed
 from .xmlfeed import parse_xml_feed
 
@@ -16,4 +18,5 @@ def parse_document(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
         raise ParseError(url, "empty document")
     if looks_like_json(body, content_type):
         return parse_json_feed(body, url)
-    return parse_xml_feed(body, url, content_type)
+    # feedparser-rs where it provably reads as feedparser does (fast.ENABLED turns it off)
+    return parse_fast(body, url, content_type) or parse_xml_feed(body, url, content_type)
