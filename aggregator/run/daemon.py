@@ -91,6 +91,7 @@ class Daemon:
         await self._stopping.wait()
         scheduler.shutdown(wait=False)
         await self._drain()
+        await self.pipeline.close()
         if await self.store.lead_publisher():
             log_changes(await publish(self.store, self.config.output))
         if self._hook is not None:  # a site build in progress gets the grace period too
@@ -150,6 +151,8 @@ class Daemon:
         free = self.config.fetch.concurrency - len(self._in_flight)
         if self._stopping.is_set() or free <= 0:
             return
+        # Bookkeeping still waiting for its batch holds leases the per-host budget counts.
+        await self.pipeline.bookkeeping.flush()
         claimed = await self.store.claim_due(
             utcnow(), free, self.config.schedule.lease, self.config.fetch.per_host
         )

@@ -43,6 +43,7 @@ from ..steps.filters import Filters
 from ..steps.schedule import Signals, next_check
 from ..steps.sourcepages import is_source, source_fingerprint
 from . import crawl
+from .bookkeeping import Bookkeeper
 from .crawl import Crawler
 from .discover import follow_page
 from .pool import ParserPool
@@ -114,10 +115,15 @@ class Pipeline:
     ) -> None:
         self.config = config
         self.store = store
+        self.bookkeeping = Bookkeeper(store)
         self.fetcher = fetcher
         self.parser = parser
         self.clock = clock
         self.crawler = Crawler(fetcher, self._extract_page)
+
+    async def close(self) -> None:
+        """Write the bookkeeping still waiting for its batch."""
+        await self.bookkeeping.close()
 
     async def process_feed(self, feed: FeedConfig, state: FeedState) -> FeedOutcome:
         started = time.monotonic()
@@ -130,7 +136,11 @@ class Pipeline:
             completed = await self._with_full_text(feed, state, articles, pages)
             articles, pages = completed.articles, pages - completed.requested
             update = replace(update, pages_wanted=completed.wanted)
-        decisions = await self.store.save(update, articles)
+        if isinstance(attempt, Read):
+            decisions = await self.store.save(update, articles)
+        else:  # nothing to store: the feed's bookkeeping waits for a batch
+            decisions = []
+            await self.bookkeeping.record(update)
         if pages > 0:
             # Whatever the feed answered: pages an earlier pass left wait for no new entry.
             await self._queued_pages(feed, state, now, pages)

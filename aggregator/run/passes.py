@@ -59,6 +59,7 @@ async def run_pass(
             workers = min(config.fetch.concurrency, max(1, len(feeds)))
             try:
                 await asyncio.gather(*(worker() for _ in range(workers)))
+                await pipeline.close()
             finally:
                 if publisher:
                     await publisher.close()

@@ -24,6 +24,7 @@ import httpx
 from ...config import FeedConfig, FetchConfig
 from ...errors import DeferredError, FetchError, RefusedError
 from ...models import FetchResult
+from . import backend
 from .decode import BoundedDecoder, DecodeError, UnsupportedEncoding
 from .guard import Guard, RefusedAddress, own_headers, strip_foreign_headers
 from .policy import (
@@ -284,6 +285,8 @@ def _client(config: FetchConfig, guard: Guard | None) -> httpx.AsyncClient:
     )
     transport = httpx.AsyncHTTPTransport(limits=limits, proxy=config.proxy)
     hooks: list[Any] = [strip_foreign_headers]
+    if not config.proxy:
+        backend.install(transport)
     if guard is not None and config.proxy:
         hooks.append(guard.check_request)  # the proxy connects: check each hop's name here
     elif guard is not None:

@@ -3,7 +3,6 @@ exactly once, the queue's pages, retention. A mixin of ``Store`` (core.py)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -21,7 +20,14 @@ from ...steps.dedupe import decide
 from ...steps.render.filename import post_name, post_names
 from . import queries as q
 from .adapter import Database, Session
-from .rows import MAX_PAGE_ATTEMPTS, content_values, match, pages_to_queue
+from .rows import (
+    MAX_PAGE_ATTEMPTS,
+    content_values,
+    feed_update_values,
+    fetch_log_values,
+    match,
+    pages_to_queue,
+)
 
 
 class ArticlesMixin:
@@ -126,47 +132,23 @@ class ArticlesMixin:
         )
 
     async def _update_feed(self, db: Session, u: FeedUpdate) -> None:
-        await db.execute(
-            q.UPDATE_FEED,
-            u.feed_id,
-            u.url,
-            u.keep_validators,
-            u.etag,
-            u.last_modified,
-            u.body_hash,
-            u.now,
-            u.status,
-            u.http_status,
-            u.error,
-            u.status == "failed",
-            u.next_check_at,
-            u.check_interval,
-            u.schedule_reason,
-            u.entry_gap,
-            u.document_hint,
-            u.rules_hash,
-            u.filtered,
-            u.disable,
-            self._worker,
-            u.url_via,
-        )
+        await db.execute(q.UPDATE_FEED, *feed_update_values(u, self._worker))
 
     async def _log_fetch(
         self, db: Session, update: FeedUpdate, decisions: Sequence[Decision]
     ) -> None:
-        counts = Counter(d.outcome for d in decisions)
-        await db.execute(
-            q.LOG_FETCH,
-            update.feed_id,
-            update.now,
-            update.status,
-            update.http_status,
-            update.error,
-            counts[Outcome.NEW],
-            counts[Outcome.UPDATED],
-            counts[Outcome.DUPLICATE],
-            update.filtered or 0,
-        )
+        await db.execute(q.LOG_FETCH, *fetch_log_values(update, decisions))
+
+    async def record_checks(self, updates: Sequence[FeedUpdate]) -> None:
+        """The bookkeeping of feeds whose pass stored nothing (not modified, failed,
+        deferred), many in one transaction (run/bookkeeping.py); by feed id, the order every
+        writer locks feed rows in."""
+        ordered = sorted(updates, key=lambda u: u.feed_id)
+        async with self._db.write("record feed checks") as db:
+            await db.executemany(
+                q.UPDATE_FEED, [feed_update_values(u, self._worker) for u in ordered]
+            )
+            await db.executemany(q.LOG_FETCH, [fetch_log_values(u, ()) for u in ordered])
 
     # -- the full-text page queue ---------------------------------------------------------
 

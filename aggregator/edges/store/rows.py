@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
@@ -134,3 +135,46 @@ def pages_to_queue(
         and d.article.link
         and d.outcome in (Outcome.NEW, Outcome.UPDATED)
     ]
+
+
+def feed_update_values(u: FeedUpdate, worker: str) -> tuple[Any, ...]:
+    """queries.UPDATE_FEED's parameters; ``worker`` names the store whose lease it ends."""
+    return (
+        u.feed_id,
+        u.url,
+        u.keep_validators,
+        u.etag,
+        u.last_modified,
+        u.body_hash,
+        u.now,
+        u.status,
+        u.http_status,
+        u.error,
+        u.status == FeedStatus.FAILED,
+        u.next_check_at,
+        u.check_interval,
+        u.schedule_reason,
+        u.entry_gap,
+        u.document_hint,
+        u.rules_hash,
+        u.filtered,
+        u.disable,
+        worker,
+        u.url_via,
+    )
+
+
+def fetch_log_values(u: FeedUpdate, decisions: Iterable[Decision]) -> tuple[Any, ...]:
+    """queries.LOG_FETCH's parameters: the pass and what its articles came to."""
+    counts = Counter(d.outcome for d in decisions)
+    return (
+        u.feed_id,
+        u.now,
+        u.status,
+        u.http_status,
+        u.error,
+        counts[Outcome.NEW],
+        counts[Outcome.UPDATED],
+        counts[Outcome.DUPLICATE],
+        u.filtered or 0,
+    )

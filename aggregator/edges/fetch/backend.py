@@ -1,0 +1,95 @@
+"""The network backend aggregator gives httpcore's connection pool: anyio's, with each
+connection's socket looked up once.
+
+Before every request (and after every response) httpcore asks each pooled connection whether
+it has expired, which for an idle HTTP/1.1 connection means "is its socket readable" (a server
+that closed it). anyio answers by building a dict of every attribute of the socket (peer name
+included, a system call) and taking one entry: with a full pool of 32 connections that was a
+third of a pass where every feed answers 304. The socket does not change for the life of the
+connection (TLS wraps it, the file descriptor stays), so it is looked up at connect.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+
+
+class SocketCachingStream(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return SocketCachingStream(
+            await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+def readable(sock: socket.socket | None) -> bool:
+    """Whether a read would return at once (data, or b"" from a server that closed); a socket
+    that is gone counts as readable, as httpcore counts it."""
+    fd = -1 if sock is None else sock.fileno()
+    if fd < 0:
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
+
+
+class SocketCachingBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return SocketCachingStream(stream)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_unix_socket(path, timeout, socket_options)
+        return SocketCachingStream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def install(transport: Any) -> None:
+    """Into a direct (proxy-less) httpx transport's connection pool (httpx offers no public
+    way to give its pool another network backend; guard.Guard.install wraps this one)."""
+    pool = transport._pool
+    pool._network_backend = SocketCachingBackend(pool._network_backend)
