@@ -319,8 +319,11 @@ def speed(docs: Sequence[Document], real: Sequence[Document], repeat: int) -> No
             "fast path, all of it (fast.read_fast)",
             each(lambda d: fast.read_fast(d.body, d.url, BENCH_TYPE)),
         ),
-        ("  its encoding check", each(lambda d: fast._feedparser_reads_utf8(d.body, BENCH_TYPE))),
-        ("  its expat scan", each(lambda d: fast._scan(d.body))),
+        (
+            "  its encoding check",
+            each(lambda d: fast.encoding.feedparser_reads_utf8(d.body, BENCH_TYPE)),
+        ),
+        ("  its expat scan", each(lambda d: fast.scan.shape_of(d.body))),
         ("  feedparser-rs", each(rs)),
         ("digest_document, fast path off", each(digest(False))),
         ("digest_document, fast path on", each(digest(True))),

@@ -1,4 +1,4 @@
-"""steps/parse/fast.py: feedparser-rs reads a document only where it reads it as feedparser does.
+"""steps/parse/fast/: feedparser-rs reads a document only where it reads it as feedparser does.
 
 Every document the fast path takes must give the very ParsedFeed feedparser gives (and the same
 title types); every other one must be refused and read by feedparser as before. Checked on the
@@ -152,7 +152,7 @@ def test_the_encoding_check_agrees_with_feedparser_on_every_document() -> None:
     declaration = re.compile(rb"^<\?xml[^>]*?>\n?")
     agreed = 0
     for body, content_type in encoding_cases():
-        ours = fast._feedparser_reads_utf8(body, content_type)
+        ours = fast.encoding.feedparser_reads_utf8(body, content_type)
         if ours is None:
             continue
         headers = {"content-location": URL} | (
@@ -175,7 +175,7 @@ def test_the_encoding_check_agrees_with_feedparser_on_every_document() -> None:
 def test_committed_fixtures_in_the_class_read_the_same(name: str) -> None:
     body = (FIXTURES / name).read_bytes()
     for content_type in CONTENT_TYPES:
-        if fast._feedparser_reads_utf8(body, content_type) is not None:
+        if fast.encoding.feedparser_reads_utf8(body, content_type) is not None:
             assert_taken_and_same(body, content_type)
 
 
@@ -618,7 +618,7 @@ def test_a_generated_document_is_read_the_same_or_refused(body: bytes, ct: str) 
 
 
 @given(
-    st.from_regex(fast._PLAIN_URL, fullmatch=True),
+    st.from_regex(fast.records._PLAIN_URL, fullmatch=True),
     st.sampled_from(
         ["https://feeds.example/f.xml", "http://a.example/", "https://base.example/dir/"]
     ),
