@@ -56,6 +56,8 @@ class ParsedEntry:
     updated: datetime | None
     image_urls: tuple[str, ...] = ()  # media:thumbnail / media:content / image enclosures, in order
     tags: tuple[str, ...] = ()  # the entry's own categories (what category filters see)
+    # The title is HTML (feedparser's title_detail.type): plain text keeps "a <b> c" literally.
+    title_html: bool = True
 
 
 @dataclass(frozen=True, slots=True)

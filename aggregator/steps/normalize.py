@@ -92,7 +92,7 @@ def normalize_entry(
     """One entry. ``shared``: canonical links that identify no entry of its document (see
     shared_links); an entry linking to one is keyed by guid or content, never by the link."""
     link = absolute_url(entry.link, feed_url) if entry.link else None
-    title = clean_title(entry.title)
+    title = clean_title(entry.title, entry.title_html)
     content = sanitize_html(entry.content_html, entry.base_url, allow_data_images=allow_data_images)
     text = clean_text(visible_text(content))
     media_image = feed_image(entry.image_urls, entry.base_url)
@@ -201,15 +201,12 @@ def sane_date(value: datetime | None, now: datetime) -> datetime | None:
     return value
 
 
-def clean_title(raw: str) -> str:
-    """Tags stripped and entities decoded (titles may be HTML), then one clean line."""
-    if "<" in raw:
-        # Inline markup may split a word ("un<b>believ</b>able"): join text nodes as they
-        # are, then show runs of whitespace as one space, as a browser does.
-        raw = clean_text(visible_text(raw, separator=""))
-    elif "&" in raw:
-        raw = html.unescape(raw)
-    title = clean_line(raw)
+def clean_title(raw: str, html_title: bool = True) -> str:
+    """One clean line. An HTML title has its tags stripped and entities decoded; a plain-text
+    one (``html_title`` False: feedparser's ``title_detail.type``, entities already decoded)
+    keeps its characters, "pipe|star<angle>" included. Either way nothing a theme printing
+    titles unescaped would run is left."""
+    title = clean_line(_html_title_text(raw) if html_title else raw)
     # Decoding may reveal markup (a title escaped twice): a bare tag is text about HTML ("The
     # <blink> tag") and stays; what a theme printing titles unescaped would run goes.
     for _ in range(3):  # "<scr<script>ipt>" takes two rounds; needing more is an attack
@@ -217,6 +214,14 @@ def clean_title(raw: str) -> str:
             return title
         title = clean_text(_ACTIVE_TAG.sub("", title))
     return title.replace("<", "")
+
+
+def _html_title_text(raw: str) -> str:
+    if "<" in raw:
+        # Inline markup may split a word ("un<b>believ</b>able"): join text nodes as they
+        # are, then show runs of whitespace as one space, as a browser does.
+        return clean_text(visible_text(raw, separator=""))
+    return html.unescape(raw) if "&" in raw else raw
 
 
 def _digest(*parts: str) -> str:
