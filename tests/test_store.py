@@ -158,6 +158,13 @@ def test_a_newer_schema_is_refused_with_a_clear_error(db_path: Path) -> None:
 
 # What undoes each step on today's schema (SQLite drops columns and tables).
 _UNDO = {
+    5: (
+        "DROP TABLE near_keys",
+        "DROP INDEX articles_seq",
+        "ALTER TABLE articles DROP COLUMN seq",
+        "ALTER TABLE feeds DROP COLUMN duplicates",
+        "ALTER TABLE feeds DROP COLUMN dedupe",
+    ),
     4: ("ALTER TABLE feeds DROP COLUMN lease_owner",),
     3: ("ALTER TABLE feeds DROP COLUMN url_via", "DROP TABLE page_queue"),
     2: (
@@ -177,7 +184,7 @@ def downgrade(db_path: Path, version: int) -> None:
         db.commit()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_an_older_database_is_migrated_keeping_its_rows(db_path: Path, version: int) -> None:
     """Older versions are made from today's schema by undoing the steps since."""
     assert set(_UNDO) == set(range(2, SCHEMA_VERSION + 1))
@@ -202,7 +209,7 @@ def test_an_older_database_is_migrated_keeping_its_rows(db_path: Path, version: 
 
     assert run(reopen()) == [Outcome.UNCHANGED, Outcome.NEW]
     with closing(sqlite3.connect(db_path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -487,9 +494,15 @@ def plan_db() -> Iterator[sqlite3.Connection]:
 def lookups(dialect: queries.Dialect) -> dict[str, tuple[str, tuple[Any, ...]]]:
     """The store's per-feed lookups as it runs them, each with parameters (a list for ANY)."""
     keys = ["a", "b"]
+    bands = [-(2**63), 2**63 - 1]
     return {
-        "fingerprint": (dialect.matches_by_fingerprint, (keys,)),
-        "canonical url": (dialect.matches_by_url, (keys,)),
+        "fingerprint": (dialect.matches_by_fingerprint, (keys, 1)),
+        "canonical url": (dialect.matches_by_url, (keys, 1)),
+        "near-duplicate candidates": (queries.NEAR_CANDIDATES, (bands, 1)),
+        "near-duplicate texts": (queries.NEAR_TEXTS, (keys,)),
+        "band key insert": (queries.INSERT_NEAR_KEY, (bands[0], "a", 64)),
+        "band keys by article": (queries.UNINDEX_ARTICLES, (keys,)),
+        "new article's number": (dialect.insert_article, ("a", 1, *[None] * 13)),
         "entry keys": (queries.KNOWN_KEYS, (1, keys)),
         "post names": (queries.TAKEN_POST_NAMES, (keys,)),
         "pending posts": (queries.PENDING_POSTS, (10,)),

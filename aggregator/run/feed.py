@@ -35,6 +35,7 @@ from ..models import (
     FetchResult,
     Outcome,
 )
+from ..steps.dedupe import near_thresholds
 from ..steps.digest import Digest, Reading
 from ..steps.extract.page import PageContent
 from ..steps.feedlinks import looks_like_html
@@ -126,7 +127,8 @@ class Pipeline:
             completed = await self._with_full_text(feed, state, articles, pages)
             articles, pages = completed.articles, pages - completed.requested
             update = replace(update, pages_wanted=completed.wanted)
-        decisions = await self.store.save(update, articles)
+        near = near_thresholds(self.config.dedupe)
+        decisions = await self.store.save(update, articles, near)
         if pages > 0:
             # Whatever the feed answered: pages an earlier pass left wait for no new entry.
             await self._queued_pages(feed, state, now, pages)
@@ -165,7 +167,10 @@ class Pipeline:
             return Unchanged(result)
         try:
             reading = Reading(
-                filters, self._backlog(feed, state), self.config.output.allow_data_images
+                filters,
+                self._backlog(feed, state),
+                self.config.output.allow_data_images,
+                _sign_min_tokens(self.config),
             )
             digest = await self.parser.run(result, feed, now, reading)
         except ParseError as e:
@@ -207,7 +212,8 @@ class Pipeline:
     ) -> crawl.Completed:
         """Pages are fetched for articles the store would add or update, nothing else: an
         unchanged entry or another feed's duplicate costs no request."""
-        decisions = await self.store.preview(state.id, articles)
+        near = near_thresholds(self.config.dedupe)
+        decisions = await self.store.preview(state.id, articles, near)
         wanted = [d.article for d in decisions if d.outcome in (Outcome.NEW, Outcome.UPDATED)]
         completed = await self.crawler.complete(feed, wanted, pages)
         crawled = {a.id: a for a in completed.articles}
@@ -290,6 +296,11 @@ class Pipeline:
             return "gone"
         limit = self.config.schedule.max_failures
         return "failures" if limit and failures >= limit else None
+
+
+def _sign_min_tokens(config: Config) -> int:
+    """Texts the workers sign for near-duplicates: of at least min_tokens, when they are on."""
+    return config.dedupe.min_tokens if config.dedupe.near_duplicates else 0
 
 
 def _url_via(result: FetchResult) -> str | None:

@@ -15,6 +15,7 @@ from ..models import Article, ParsedEntry, ParsedFeed
 from .extract import first_image, sanitize_html, visible_text
 from .extract.html import absolute_url
 from .extract.images import feed_image
+from .similar import signature
 from .text import clean_line, clean_text
 
 # Article ids are UUID5s in this namespace: stable forever, and the Atom entry id.
@@ -37,14 +38,16 @@ def normalize_feed(
     feed_url: str,
     now: datetime,
     allow_data_images: bool = False,
+    sign: int = 0,
 ) -> list[Article]:
     """Every entry of one document, normalized; within the document the first occurrence wins.
-    ``allow_data_images``: the sanitizer keeps inline data:image URLs ([output])."""
+    ``allow_data_images``: the sanitizer keeps inline data:image URLs ([output]); ``sign``:
+    texts of at least this many tokens get their near-duplicate signature (0: none)."""
     articles: list[Article] = []
     seen: set[str] = set()
     shared = shared_links(parsed, feed_url)
     for entry in parsed.entries:
-        article = normalize_entry(entry, feed, feed_url, now, allow_data_images, shared)
+        article = normalize_entry(entry, feed, feed_url, now, allow_data_images, shared, sign)
         if article.entry_key not in seen and _shows_something(article):
             seen.add(article.entry_key)
             articles.append(article)
@@ -88,13 +91,16 @@ def normalize_entry(
     now: datetime,
     allow_data_images: bool = False,
     shared: frozenset[str] = frozenset(),
+    sign: int = 0,
 ) -> Article:
     """One entry. ``shared``: canonical links that identify no entry of its document (see
-    shared_links); an entry linking to one is keyed by guid or content, never by the link."""
+    shared_links); an entry linking to one is keyed by guid or content, never by the link.
+    ``sign``: the minimum tokens of a text signed for near-duplicates (0: none is)."""
     link = absolute_url(entry.link, feed_url) if entry.link else None
     title = clean_title(entry.title, entry.title_html)
     content = sanitize_html(entry.content_html, entry.base_url, allow_data_images=allow_data_images)
-    text = clean_text(visible_text(content))
+    text = plain_text(content)
+    near = signature(text, sign) if sign else None
     media_image = feed_image(entry.image_urls, entry.base_url)
     # The raw HTML is safe to read here: only an absolute http(s) URL comes back.
     image = media_image or first_image(entry.content_html, entry.base_url)
@@ -129,7 +135,14 @@ def normalize_entry(
         ),
         media_image=media_image,
         tags=entry.tags,
+        signature=near.all_keys if near else (),
+        text=text if near else "",
     )
+
+
+def plain_text(content: str) -> str:
+    """The visible text of sanitized content, as fingerprints and signatures read it."""
+    return clean_text(visible_text(content))
 
 
 def article_id(feed_name: str, key: str) -> str:

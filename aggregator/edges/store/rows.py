@@ -36,7 +36,7 @@ ToTime = Callable[[Any], datetime | None]  # a stored time -> an aware datetime
 
 def content_values(a: Article) -> tuple[Any, ...]:
     """An article's stored fields from canonical_url to updated, in the order
-    queries.INSERT_ARTICLE and queries.UPDATE_ARTICLE list them."""
+    Dialect.insert_article and queries.UPDATE_ARTICLE list them."""
     return (
         a.canonical_url,
         a.fingerprint,
@@ -78,6 +78,8 @@ def feed_state(
         filtered=r[19],
         config_url=r[20],
         url_via=r[21],
+        dedupe=bool(r[22]),
+        duplicates=r[23],
         article_count=article_count,
         pages_waiting=pages_waiting,
     )
