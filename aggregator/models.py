@@ -251,6 +251,7 @@ class StoredArticle:
     categories: tuple[str, ...]  # from the feed's config
     post_author: str  # the feed's ``author`` key, else its name
     content_hash: str = ""
+    revision: int = 0  # changes of content that keep the hash (a fetched page, a fuller copy)
 
 
 @dataclass(slots=True)

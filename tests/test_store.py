@@ -162,6 +162,7 @@ _UNDO = {
         "DROP TABLE near_keys",
         "DROP INDEX articles_seq",
         "ALTER TABLE articles DROP COLUMN seq",
+        "ALTER TABLE articles DROP COLUMN revision",
         "ALTER TABLE feeds DROP COLUMN duplicates",
         "ALTER TABLE feeds DROP COLUMN dedupe",
     ),

@@ -94,6 +94,7 @@ _UNDO = {
     3: (
         "DROP TABLE near_keys",
         "DROP INDEX articles_seq",
+        "ALTER TABLE articles DROP COLUMN revision",
         "ALTER TABLE feeds DROP COLUMN dedupe",
         "ALTER TABLE feeds DROP COLUMN duplicates",
     ),

@@ -277,13 +277,13 @@ async def _matches(
 def _near_keys(decisions: Sequence[Decision]) -> list[tuple[int, str, int]]:
     """(band key, article id, cap) rows for queries.INSERT_NEAR_KEY: a new article's keys,
     and a merged copy's for the article it joined (its later copies may resemble it more)."""
-    rows = {
+    rows = dict.fromkeys(
         (key, d.target)
         for d in decisions
         if d.outcome in (Outcome.NEW, Outcome.DUPLICATE)
         for key in d.article.signature
-    }
-    return [(key, target, MAX_ARTICLES_PER_KEY) for key, target in sorted(rows)]
+    )
+    return [(key, target, MAX_ARTICLES_PER_KEY) for key, target in rows]
 
 
 async def _write_changes(db: Session, decisions: Sequence[Decision], now: datetime) -> None:

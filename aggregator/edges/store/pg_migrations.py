@@ -51,10 +51,11 @@ async def _identity_links(conn: Any) -> None:
 
 async def _near_duplicates(conn: Any) -> None:
     """2 -> 3: as SQLite's 4 -> 5: the band key table (over articles.seq, now indexed), each
-    feed's dedupe flag and its count of merged entries."""
+    feed's dedupe flag and its count of merged entries, the articles' revision."""
     await conn.execute("ALTER TABLE feeds ADD COLUMN dedupe BOOLEAN NOT NULL DEFAULT TRUE")
     await conn.execute("ALTER TABLE feeds ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0")
     await conn.execute(COUNT_DUPLICATES)
+    await conn.execute("ALTER TABLE articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
     await conn.execute("CREATE UNIQUE INDEX articles_seq ON articles (seq)")
     await conn.execute(
         """

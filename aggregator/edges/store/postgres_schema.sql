@@ -62,7 +62,8 @@ CREATE TABLE articles (
     updated TIMESTAMPTZ,
     first_seen TIMESTAMPTZ NOT NULL,
     changed_at TIMESTAMPTZ NOT NULL,
-    post_path TEXT COLLATE "C" NOT NULL UNIQUE
+    post_path TEXT COLLATE "C" NOT NULL UNIQUE,
+    revision INTEGER NOT NULL DEFAULT 0  -- counts changes of content (mark_rendered)
 );
 -- canonical_url is a per-article link only (NULL when the link identifies nothing).
 CREATE INDEX articles_canonical_url ON articles (canonical_url) WHERE canonical_url IS NOT NULL;

@@ -27,7 +27,7 @@ ARTICLE_COLUMNS = """
     CASE WHEN a.changed_at > a.first_seen
           AND a.changed_at > coalesce(a.updated, a.published, a.first_seen)
          THEN a.changed_at ELSE coalesce(a.updated, a.published, a.first_seen) END,
-    a.post_path, f.categories, f.author, a.content_hash
+    a.post_path, f.categories, f.author, a.content_hash, a.revision
 """
 
 # -- feeds and their schedule ---------------------------------------------------------------
@@ -127,7 +127,7 @@ TAKEN_POST_NAMES = "SELECT post_path FROM articles WHERE post_path = ANY($1)"
 UPDATE_ARTICLE = """
     UPDATE articles SET canonical_url = $1, fingerprint = $2, content_hash = $3, link = $4,
         title = $5, author = $6, content = $7, image = $8, published = $9, updated = $10,
-        changed_at = $11
+        changed_at = $11, revision = revision + 1
     WHERE id = $12
 """
 
@@ -189,7 +189,7 @@ INSERT_NEAR_KEY = """
 # A copy fuller than the stored text (a teaser): the article takes it; its post is rewritten.
 TAKE_FULLER = """
     UPDATE articles SET content = $1, image = coalesce(image, $2), rendered_hash = NULL,
-        changed_at = $3
+        changed_at = $3, revision = revision + 1
     WHERE id = $4
 """
 # Entries of a feed that map to another feed's article (migrations; kept since in the feed's
@@ -214,7 +214,7 @@ QUEUED_PAGES = """
 """
 PAGE_CONTENT = """
     UPDATE articles SET content = $1, image = coalesce($2, image), rendered_hash = NULL,
-        changed_at = $3
+        changed_at = $3, revision = revision + 1
     WHERE id = $4
 """
 PAGE_RETRIED = "UPDATE page_queue SET attempts = attempts + 1 WHERE article_id = $1"
@@ -240,8 +240,11 @@ PENDING_POSTS = f"""
     ORDER BY a.id
     LIMIT $1
 """
+# Only when the content is still the one rendered: a change since (a new content hash, or a
+# fetched page or a fuller copy, which keep it: revision) stays pending.
 MARK_RENDERED = (
-    "UPDATE articles SET rendered_hash = content_hash WHERE id = $1 AND content_hash = $2"
+    "UPDATE articles SET rendered_hash = content_hash"
+    " WHERE id = $1 AND content_hash = $2 AND revision = $3"
 )
 MARK_ALL_UNRENDERED = "UPDATE articles SET rendered_hash = NULL"
 MARK_UNRENDERED = MARK_ALL_UNRENDERED + " WHERE id = ANY($1)"

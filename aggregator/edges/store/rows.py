@@ -94,7 +94,7 @@ def match(r: Row) -> Match:
 def stored_article(r: Row, to_time: ToTime) -> StoredArticle:
     """A row of queries.ARTICLE_COLUMNS: id, feed name, feed URL, link, title, author,
     content, image, published (or first seen), updated, post path, categories (JSON), post
-    author, content hash."""
+    author, content hash, revision."""
     published, updated = to_time(r[8]), to_time(r[9])
     assert published is not None and updated is not None
     return StoredArticle(
@@ -112,6 +112,7 @@ def stored_article(r: Row, to_time: ToTime) -> StoredArticle:
         categories=tuple(json.loads(r[11])),
         post_author=r[12],
         content_hash=r[13],
+        revision=r[14],
     )
 
 

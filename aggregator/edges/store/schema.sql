@@ -59,6 +59,8 @@ CREATE TABLE articles (
     first_seen TEXT NOT NULL,
     changed_at TEXT NOT NULL,
     post_path TEXT NOT NULL UNIQUE,
+    revision INTEGER NOT NULL DEFAULT 0,  -- counts changes of content: a post rendered before
+                                        -- one is not marked rendered after it
     seq INTEGER                         -- insertion order, the number near_keys uses (a rowid
                                         -- may change on VACUUM): max + 1 on insert
 );
