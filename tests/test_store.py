@@ -247,6 +247,39 @@ def test_migration_to_3_forgets_links_that_identify_no_article(db_path: Path) ->
     assert rows == {"a": None, "b": None, "c": None, "d": None, "e": links["e"]}
 
 
+def test_migration_to_5_numbers_articles_and_counts_the_duplicates_already_merged(
+    db_path: Path,
+) -> None:
+    """Articles get their number in insertion order (new ones follow), feeds their dedupe
+    flag and the count of their entries already merged into another feed's article."""
+
+    async def fill() -> None:
+        store = await open_store(str(db_path))
+        try:
+            await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
+            assert await save(store, OTHER, [article(OTHER, 1)]) == [Outcome.DUPLICATE]
+        finally:
+            await store.close()
+
+    run(fill())
+    downgrade(db_path, 4)
+
+    async def reopen() -> tuple[dict[str, tuple[bool, int]], list[Outcome]]:
+        store = await open_store(str(db_path))
+        try:
+            states = {s.name: (s.dedupe, s.duplicates) for s in await store.feed_states()}
+            return states, await save(store, OTHER, [article(OTHER, 1), article(OTHER, 3)])
+        finally:
+            await store.close()
+
+    states, outcomes = run(reopen())
+    assert states == {"A": (True, 0), "B": (True, 1)}
+    assert outcomes == [Outcome.UNCHANGED, Outcome.NEW]
+    with closing(sqlite3.connect(db_path)) as db:
+        numbers = db.execute("SELECT seq FROM articles ORDER BY rowid").fetchall()
+    assert numbers == [(1,), (2,), (3,)]
+
+
 def test_save_decides_and_counts_in_one_transaction(database: str) -> None:
     async def go() -> tuple[list[Outcome], list[Outcome], list[Outcome]]:
         store = await open_store(database)
@@ -499,9 +532,9 @@ def lookups(dialect: queries.Dialect) -> dict[str, tuple[str, tuple[Any, ...]]]:
     return {
         "fingerprint": (dialect.matches_by_fingerprint, (keys, 1)),
         "canonical url": (dialect.matches_by_url, (keys, 1)),
-        "near-duplicate candidates": (queries.NEAR_CANDIDATES, (bands, 1)),
+        "near-duplicate candidates": (queries.NEAR_HOLDERS, (bands, 1)),
         "near-duplicate texts": (queries.NEAR_TEXTS, (keys,)),
-        "band key insert": (queries.INSERT_NEAR_KEY, (bands[0], "a", 64)),
+        "article numbers": (queries.ARTICLE_NUMBERS, (keys,)),
         "band keys by article": (queries.UNINDEX_ARTICLES, (keys,)),
         "new article's number": (dialect.insert_article, ("a", 1, *[None] * 13)),
         "entry keys": (queries.KNOWN_KEYS, (1, keys)),
@@ -523,6 +556,9 @@ def test_per_feed_lookups_use_an_index_not_a_scan(plan_db: sqlite3.Connection, l
     full_scans = [
         s
         for s in steps
-        if s.startswith("SCAN") and "USING" not in s and not s.startswith("SCAN json_each")
+        if s.startswith("SCAN")
+        and "USING" not in s
+        and not s.startswith("SCAN json_each")
+        and "VIRTUAL TABLE" not in s  # json_each under an alias
     ]
     assert not full_scans, steps

@@ -147,6 +147,40 @@ def test_migration_to_2_keeps_rows_and_forgets_links_that_identify_no_article(
     assert run(sql(postgres_url, "SELECT count(url_via) FROM feeds")) == 0
 
 
+def test_migration_to_3_counts_the_duplicates_already_merged(postgres_url: str) -> None:
+    async def fill() -> None:
+        store = await open_store(postgres_url)
+        try:
+            await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
+            assert await save(store, OTHER, [article(OTHER, 1)]) == [Outcome.DUPLICATE]
+        finally:
+            await store.close()
+
+    run(fill())
+
+    async def downgrade() -> None:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            await pg_downgrade(conn, 2)
+        finally:
+            await conn.close()
+
+    run(downgrade())
+    assert run(migrate_store(postgres_url)) == (2, pg.SCHEMA_VERSION)
+
+    async def reopen() -> tuple[dict[str, tuple[bool, int]], list[Outcome]]:
+        store = await open_store(postgres_url)
+        try:
+            states = {s.name: (s.dedupe, s.duplicates) for s in await store.feed_states()}
+            return states, await save(store, OTHER, [article(OTHER, 1), article(OTHER, 3)])
+        finally:
+            await store.close()
+
+    states, outcomes = run(reopen())
+    assert states == {"A": (True, 0), "B": (True, 1)}
+    assert outcomes == [Outcome.UNCHANGED, Outcome.NEW]
+
+
 def test_one_publisher_at_a_time_and_another_takes_over(postgres_url: str) -> None:
     async def go() -> list[bool]:
         one, two = await open_store(postgres_url), await open_store(postgres_url)

@@ -88,8 +88,13 @@ def _measure(cmd: list[str], tree: Path, cwd: Path) -> Measurement:
 
 def _imported_from(tree: Path) -> str:
     code = "import aggregator, os; print(os.path.dirname(aggregator.__file__))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=_env(tree), capture_output=True, text=True, check=True
+    done = subprocess.run(  # from elsewhere: ``-c`` puts the working folder first on the path
+        [sys.executable, "-c", code],
+        env=_env(tree),
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.strip()
 

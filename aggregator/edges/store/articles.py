@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -73,8 +74,9 @@ class ArticlesMixin:
             by_key = await self._known_keys(db, update.feed_id, articles)
             unknown = [a for a in articles if a.entry_key not in by_key]
             await self._db.lock_keys(db, unknown)
-            decisions = await self._decide(db, update.feed_id, articles, by_key, near)
-            await self._write_decisions(db, update, decisions, near is not None)
+            decisions, held = await self._decide(db, update.feed_id, articles, by_key, near)
+            await self._write_decisions(db, update, decisions)
+            await _write_near_keys(db, decisions, held)
             await self._queue_pages(db, update, decisions)
             duplicates = sum(d.outcome is Outcome.DUPLICATE for d in decisions)
             await self._update_feed(db, update, duplicates)
@@ -88,7 +90,8 @@ class ArticlesMixin:
         articles that would be added or updated)."""
         async with self._db.read("read known entries") as db:
             by_key = await self._known_keys(db, feed_id, articles)
-            return await self._decide(db, feed_id, articles, by_key, near)
+            decisions, _ = await self._decide(db, feed_id, articles, by_key, near)
+            return decisions
 
     async def _decide(
         self,
@@ -97,28 +100,31 @@ class ArticlesMixin:
         articles: Sequence[Article],
         by_key: dict[str, Match],
         near: Thresholds | None,
-    ) -> list[Decision]:
+    ) -> tuple[list[Decision], _Held]:
         """By entry key, link and fingerprint (``decide``), then the articles still new by
-        their texts' similarity to stored articles of other feeds."""
+        their texts' similarity to stored articles of other feeds; and what the band key
+        lookup found (for the keys' rows)."""
         unknown = [a for a in articles if a.entry_key not in by_key]
         decisions = decide(articles, await self._known(db, feed_id, by_key, unknown))
-        if near is None:
-            return decisions
         signed = [d.article for d in decisions if d.outcome is Outcome.NEW and d.article.signature]
-        if not signed:
-            return decisions
-        keys = sorted({key for a in signed for key in a.signature})
+        if near is None or not signed:
+            return decisions, _Held()
+        held = _Held(looked_up={a.id for a in signed})
         holders: dict[int, list[str]] = {}
-        for r in await db.fetch(q.NEAR_CANDIDATES, keys, feed_id):
-            holders.setdefault(r[0], []).append(r[1])
-        if not holders:
-            return decisions
+        keys = sorted({key for a in signed for key in a.signature})
+        for r in await db.fetch(q.NEAR_HOLDERS, keys, feed_id):  # key, id, number, eligible
+            held.articles[r[0]] += 1
+            held.numbers[r[1]] = r[2]
+            if r[3]:
+                holders.setdefault(r[0], []).append(r[1])
         candidates = {
             a.id: found for a in signed if (found := near_candidates(a.signature, holders))
         }
+        if not candidates:
+            return decisions, held
         ids = sorted({article_id for found in candidates.values() for article_id in found})
         texts = {r[0]: plain_text(r[1]) for r in await db.fetch(q.NEAR_TEXTS, ids)}
-        return merge_near_duplicates(decisions, candidates, texts, near)
+        return merge_near_duplicates(decisions, candidates, texts, near), held
 
     async def _known_keys(
         self, db: Session, feed_id: int, articles: Sequence[Article]
@@ -143,7 +149,7 @@ class ArticlesMixin:
         )
 
     async def _write_decisions(
-        self, db: Session, update: FeedUpdate, decisions: Sequence[Decision], near: bool
+        self, db: Session, update: FeedUpdate, decisions: Sequence[Decision]
     ) -> None:
         now = update.now
         new = [d.article for d in decisions if d.outcome is Outcome.NEW]
@@ -152,8 +158,6 @@ class ArticlesMixin:
             self._db.dialect.insert_article,
             [(a.id, update.feed_id, *content_values(a), now, now, names[a.id]) for a in new],
         )
-        if near:
-            await db.executemany(q.INSERT_NEAR_KEY, _near_keys(decisions))
         await _write_changes(db, decisions, now)
         # Entries beyond a first fetch's backlog are remembered like deleted articles
         # (tombstones): seen, never stored, never new again.
@@ -274,16 +278,39 @@ async def _matches(
     return found
 
 
-def _near_keys(decisions: Sequence[Decision]) -> list[tuple[int, str, int]]:
-    """(band key, article id, cap) rows for queries.INSERT_NEAR_KEY: a new article's keys,
-    and a merged copy's for the article it joined (its later copies may resemble it more)."""
-    rows = dict.fromkeys(
-        (key, d.target)
-        for d in decisions
-        if d.outcome in (Outcome.NEW, Outcome.DUPLICATE)
-        for key in d.article.signature
+@dataclass(slots=True)
+class _Held:
+    """What save's band key lookup found: how many stored articles hold each key, and their
+    numbers (articles.seq), for the articles it looked up (signed, new by the other rules)."""
+
+    looked_up: set[str] = field(default_factory=set)
+    articles: Counter[int] = field(default_factory=Counter)
+    numbers: dict[str, int] = field(default_factory=dict)
+
+
+async def _write_near_keys(db: Session, decisions: Sequence[Decision], held: _Held) -> None:
+    """The band keys of the articles looked up: a new one's, and a merged copy's for the
+    article it joined (its later copies may resemble it more); a key that
+    MAX_ARTICLES_PER_KEY articles hold, stored or earlier in the batch, takes no more. Sorted
+    by key: the b-tree is walked in order."""
+    wanted: dict[tuple[int, str], None] = {}
+    batch: Counter[int] = Counter()
+    for d in decisions:
+        if d.article.id not in held.looked_up or d.outcome not in (Outcome.NEW, Outcome.DUPLICATE):
+            continue
+        for key in d.article.signature:
+            if (key, d.target) not in wanted and held.articles[key] + batch[
+                key
+            ] < MAX_ARTICLES_PER_KEY:
+                wanted[key, d.target] = None
+                batch[key] += 1
+    if not wanted:
+        return
+    new = sorted({target for _, target in wanted} - held.numbers.keys())
+    numbers = held.numbers | {r[0]: r[1] for r in await db.fetch(q.ARTICLE_NUMBERS, new)}
+    await db.executemany(
+        q.INSERT_NEAR_KEY, sorted((key, numbers[target]) for key, target in wanted)
     )
-    return [(key, target, MAX_ARTICLES_PER_KEY) for key, target in rows]
 
 
 async def _write_changes(db: Session, decisions: Sequence[Decision], now: datetime) -> None:

@@ -167,25 +167,21 @@ UPDATE_FEED = """
 
 # -- near-duplicates (Store.save) ---------------------------------------------------------------
 
-# Stored articles holding one of the band keys $1, of feeds other than $2 that may be merged
-# (dedupe), when feed $2 may be: (key, article id), oldest first.
-NEAR_CANDIDATES = """
-    SELECT k.key, a.id FROM near_keys k
+# Stored articles holding one of the band keys $1 (each key is held by at most
+# MAX_ARTICLES_PER_KEY): (key, article id, its number, whether feed $2 may merge with it: another
+# feed, both with dedupe), oldest first.
+NEAR_HOLDERS = """
+    SELECT k.key, a.id, a.seq,
+           a.feed_id != $2 AND f.dedupe AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2)
+    FROM near_keys k
     JOIN articles a ON a.seq = k.article
     JOIN feeds f ON f.id = a.feed_id
-    WHERE k.key = ANY($1) AND a.feed_id != $2 AND f.dedupe
-      AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2)
+    WHERE k.key = ANY($1)
     ORDER BY k.article
 """
+ARTICLE_NUMBERS = "SELECT id, seq FROM articles WHERE id = ANY($1)"
+INSERT_NEAR_KEY = "INSERT INTO near_keys (key, article) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 NEAR_TEXTS = "SELECT id, content FROM articles WHERE id = ANY($1)"
-# Key $1 for article $2 (its id), unless $3 articles already hold the key (boilerplate; so
-# the count reads at most $3 index entries).
-INSERT_NEAR_KEY = """
-    INSERT INTO near_keys (key, article)
-    SELECT $1, a.seq FROM articles a
-    WHERE a.id = $2 AND (SELECT count(*) FROM near_keys WHERE key = $1) < $3
-    ON CONFLICT DO NOTHING
-"""
 # A copy fuller than the stored text (a teaser): the article takes it; its post is rewritten.
 TAKE_FULLER = """
     UPDATE articles SET content = $1, image = coalesce(image, $2), rendered_hash = NULL,
@@ -308,7 +304,13 @@ def _dialect(next_seq: str, lock_due: str) -> Dialect:
 
 
 # One writer at a time: the next number is the largest so far plus one (an index lookup).
-SQLITE = _dialect(next_seq="(SELECT coalesce(max(seq), 0) + 1 FROM articles)", lock_due="")
+SQLITE = _dialect(
+    next_seq="(SELECT coalesce(max(seq), 0) + 1 FROM articles)",
+    lock_due="",
+)
 # The rows a claim takes stay locked until it commits; rows a save or a sync holds are
 # skipped, not waited for.
-POSTGRES = _dialect(next_seq="", lock_due="FOR UPDATE SKIP LOCKED")
+POSTGRES = _dialect(
+    next_seq="",
+    lock_due="FOR UPDATE SKIP LOCKED",
+)

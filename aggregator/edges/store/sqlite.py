@@ -155,6 +155,7 @@ class SqliteDatabase(Database):
             await self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             await self._db.execute("PRAGMA journal_mode = WAL")
             await self._db.execute("PRAGMA synchronous = NORMAL")
+            await self._db.execute("PRAGMA wal_autocheckpoint = 10000")
             await self._db.execute("PRAGMA foreign_keys = ON")
             version = await self._session.fetchval("PRAGMA user_version")
             self.versions = (version, SCHEMA_VERSION)
