@@ -26,6 +26,7 @@ from ...steps.render.filename import post_name, post_names
 from ...steps.similar import Thresholds
 from . import queries as q
 from .adapter import Database, Session
+from .queries import Dialect
 from .rows import MAX_PAGE_ATTEMPTS, content_values, match, pages_to_queue
 
 # Articles a band key is kept for: a key that more distinct articles share is boilerplate (a
@@ -76,7 +77,7 @@ class ArticlesMixin:
             await self._db.lock_keys(db, unknown)
             decisions, held = await self._decide(db, update.feed_id, articles, by_key, near)
             await self._write_decisions(db, update, decisions)
-            await _write_near_keys(db, decisions, held)
+            await _write_near_keys(db, self._db.dialect, decisions, held)
             await self._queue_pages(db, update, decisions)
             duplicates = sum(d.outcome is Outcome.DUPLICATE for d in decisions)
             await self._update_feed(db, update, duplicates)
@@ -288,29 +289,38 @@ class _Held:
     numbers: dict[str, int] = field(default_factory=dict)
 
 
-async def _write_near_keys(db: Session, decisions: Sequence[Decision], held: _Held) -> None:
-    """The band keys of the articles looked up: a new one's, and a merged copy's for the
-    article it joined (its later copies may resemble it more); a key that
-    MAX_ARTICLES_PER_KEY articles hold, stored or earlier in the batch, takes no more. Sorted
-    by key: the b-tree is walked in order."""
+async def _write_near_keys(
+    db: Session, dialect: Dialect, decisions: Sequence[Decision], held: _Held
+) -> None:
+    """The band keys of the articles looked up (``_near_keys``), sorted by key: the b-tree is
+    walked in order."""
+    wanted = _near_keys(decisions, held)
+    if not wanted:
+        return
+    new = sorted({target for _, target in wanted} - held.numbers.keys())
+    numbers = held.numbers | {r[0]: r[1] for r in await db.fetch(q.ARTICLE_NUMBERS, new)}
+    rows = sorted((key, numbers[target]) for key, target in wanted)
+    if dialect.near_keys_as_arrays:
+        await db.execute(dialect.insert_near_keys, [r[0] for r in rows], [r[1] for r in rows])
+    else:
+        await db.executemany(dialect.insert_near_keys, rows)
+
+
+def _near_keys(decisions: Sequence[Decision], held: _Held) -> list[tuple[int, str]]:
+    """(key, article id): a new article's keys, and a merged copy's for the article it joined
+    (its later copies may resemble it more). A key that MAX_ARTICLES_PER_KEY articles hold,
+    stored or earlier in the batch, takes no more."""
     wanted: dict[tuple[int, str], None] = {}
     batch: Counter[int] = Counter()
     for d in decisions:
         if d.article.id not in held.looked_up or d.outcome not in (Outcome.NEW, Outcome.DUPLICATE):
             continue
         for key in d.article.signature:
-            if (key, d.target) not in wanted and held.articles[key] + batch[
-                key
-            ] < MAX_ARTICLES_PER_KEY:
+            full = held.articles[key] + batch[key] >= MAX_ARTICLES_PER_KEY
+            if not full and (key, d.target) not in wanted:
                 wanted[key, d.target] = None
                 batch[key] += 1
-    if not wanted:
-        return
-    new = sorted({target for _, target in wanted} - held.numbers.keys())
-    numbers = held.numbers | {r[0]: r[1] for r in await db.fetch(q.ARTICLE_NUMBERS, new)}
-    await db.executemany(
-        q.INSERT_NEAR_KEY, sorted((key, numbers[target]) for key, target in wanted)
-    )
+    return list(wanted)
 
 
 async def _write_changes(db: Session, decisions: Sequence[Decision], now: datetime) -> None:

@@ -180,7 +180,6 @@ NEAR_HOLDERS = """
     ORDER BY k.article
 """
 ARTICLE_NUMBERS = "SELECT id, seq FROM articles WHERE id = ANY($1)"
-INSERT_NEAR_KEY = "INSERT INTO near_keys (key, article) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 NEAR_TEXTS = "SELECT id, content FROM articles WHERE id = ANY($1)"
 # A copy fuller than the stored text (a teaser): the article takes it; its post is rewritten.
 TAKE_FULLER = """
@@ -290,9 +289,13 @@ class Dialect:
     matches_by_url: str
     matches_by_fingerprint: str
     insert_article: str  # articles.seq: PostgreSQL's identity, SQLite's max + 1
+    # Band key rows (key, article number): SQLite one row per execution (executemany: faster
+    # there than any list form), PostgreSQL all at once from two arrays ($1 keys, $2 numbers).
+    insert_near_keys: str
+    near_keys_as_arrays: bool
 
 
-def _dialect(next_seq: str, lock_due: str) -> Dialect:
+def _dialect(next_seq: str, lock_due: str, near_keys_from: str | None) -> Dialect:
     return Dialect(
         due_feeds=_DUE_FEEDS + lock_due,
         matches_by_url=_MATCHES.format(column="canonical_url"),
@@ -300,6 +303,11 @@ def _dialect(next_seq: str, lock_due: str) -> Dialect:
         insert_article=_INSERT_ARTICLE.format(
             seq=", seq" if next_seq else "", next_seq=f", {next_seq}" if next_seq else ""
         ),
+        insert_near_keys=(
+            f"INSERT INTO near_keys (key, article) {near_keys_from or 'VALUES ($1, $2)'}"
+            " ON CONFLICT DO NOTHING"
+        ),
+        near_keys_as_arrays=near_keys_from is not None,
     )
 
 
@@ -307,10 +315,12 @@ def _dialect(next_seq: str, lock_due: str) -> Dialect:
 SQLITE = _dialect(
     next_seq="(SELECT coalesce(max(seq), 0) + 1 FROM articles)",
     lock_due="",
+    near_keys_from=None,
 )
 # The rows a claim takes stay locked until it commits; rows a save or a sync holds are
 # skipped, not waited for.
 POSTGRES = _dialect(
     next_seq="",
     lock_due="FOR UPDATE SKIP LOCKED",
+    near_keys_from="SELECT * FROM unnest($1::bigint[], $2::bigint[])",
 )
