@@ -534,7 +534,7 @@ def lookups(dialect: queries.Dialect) -> dict[str, tuple[str, tuple[Any, ...]]]:
         "canonical url": (dialect.matches_by_url, (keys, 1)),
         "near-duplicate candidates": (queries.NEAR_HOLDERS, (bands, 1)),
         "near-duplicate texts": (queries.NEAR_TEXTS, (keys,)),
-        "article numbers": (queries.ARTICLE_NUMBERS, (keys,)),
+        "band key insert": (queries.SQLITE.insert_near_keys, (bands[0], "a")),
         "band keys by article": (queries.UNINDEX_ARTICLES, (keys,)),
         "new article's number": (dialect.insert_article, ("a", 1, *[None] * 13)),
         "entry keys": (queries.KNOWN_KEYS, (1, keys)),

@@ -113,10 +113,9 @@ class ArticlesMixin:
         held = _Held(looked_up={a.id for a in signed})
         holders: dict[int, list[str]] = {}
         keys = sorted({key for a in signed for key in a.signature})
-        for r in await db.fetch(q.NEAR_HOLDERS, keys, feed_id):  # key, id, number, eligible
+        for r in await db.fetch(q.NEAR_HOLDERS, keys, feed_id):  # key, article, eligible
             held.articles[r[0]] += 1
-            held.numbers[r[1]] = r[2]
-            if r[3]:
+            if r[2]:
                 holders.setdefault(r[0], []).append(r[1])
         candidates = {
             a.id: found for a in signed if (found := near_candidates(a.signature, holders))
@@ -281,12 +280,11 @@ async def _matches(
 
 @dataclass(slots=True)
 class _Held:
-    """What save's band key lookup found: how many stored articles hold each key, and their
-    numbers (articles.seq), for the articles it looked up (signed, new by the other rules)."""
+    """What save's band key lookup found: how many stored articles hold each key, for the
+    articles it looked up (signed, new by the other rules)."""
 
     looked_up: set[str] = field(default_factory=set)
     articles: Counter[int] = field(default_factory=Counter)
-    numbers: dict[str, int] = field(default_factory=dict)
 
 
 async def _write_near_keys(
@@ -294,12 +292,9 @@ async def _write_near_keys(
 ) -> None:
     """The band keys of the articles looked up (``_near_keys``), sorted by key: the b-tree is
     walked in order."""
-    wanted = _near_keys(decisions, held)
-    if not wanted:
+    rows = sorted(_near_keys(decisions, held))
+    if not rows:
         return
-    new = sorted({target for _, target in wanted} - held.numbers.keys())
-    numbers = held.numbers | {r[0]: r[1] for r in await db.fetch(q.ARTICLE_NUMBERS, new)}
-    rows = sorted((key, numbers[target]) for key, target in wanted)
     if dialect.near_keys_as_arrays:
         await db.execute(dialect.insert_near_keys, [r[0] for r in rows], [r[1] for r in rows])
     else:

@@ -168,10 +168,10 @@ UPDATE_FEED = """
 # -- near-duplicates (Store.save) ---------------------------------------------------------------
 
 # Stored articles holding one of the band keys $1 (each key is held by at most
-# MAX_ARTICLES_PER_KEY): (key, article id, its number, whether feed $2 may merge with it: another
-# feed, both with dedupe), oldest first.
+# MAX_ARTICLES_PER_KEY): (key, article id, whether feed $2 may merge with it: another feed,
+# both with dedupe), oldest first.
 NEAR_HOLDERS = """
-    SELECT k.key, a.id, a.seq,
+    SELECT k.key, a.id,
            a.feed_id != $2 AND f.dedupe AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2)
     FROM near_keys k
     JOIN articles a ON a.seq = k.article
@@ -179,7 +179,6 @@ NEAR_HOLDERS = """
     WHERE k.key = ANY($1)
     ORDER BY k.article
 """
-ARTICLE_NUMBERS = "SELECT id, seq FROM articles WHERE id = ANY($1)"
 NEAR_TEXTS = "SELECT id, content FROM articles WHERE id = ANY($1)"
 # A copy fuller than the stored text (a teaser): the article takes it; its post is rewritten.
 TAKE_FULLER = """
@@ -289,8 +288,9 @@ class Dialect:
     matches_by_url: str
     matches_by_fingerprint: str
     insert_article: str  # articles.seq: PostgreSQL's identity, SQLite's max + 1
-    # Band key rows (key, article number): SQLite one row per execution (executemany: faster
-    # there than any list form), PostgreSQL all at once from two arrays ($1 keys, $2 numbers).
+    # Band keys (key, article id; the row holds the article's number): SQLite one pair per
+    # execution (executemany: faster there than any list form), PostgreSQL all at once from
+    # two arrays ($1 keys, $2 article ids).
     insert_near_keys: str
     near_keys_as_arrays: bool
 
@@ -304,8 +304,9 @@ def _dialect(next_seq: str, lock_due: str, near_keys_from: str | None) -> Dialec
             seq=", seq" if next_seq else "", next_seq=f", {next_seq}" if next_seq else ""
         ),
         insert_near_keys=(
-            f"INSERT INTO near_keys (key, article) {near_keys_from or 'VALUES ($1, $2)'}"
-            " ON CONFLICT DO NOTHING"
+            "INSERT INTO near_keys (key, article) "
+            + (near_keys_from or "SELECT $1, seq FROM articles WHERE id = $2")
+            + " ON CONFLICT DO NOTHING"
         ),
         near_keys_as_arrays=near_keys_from is not None,
     )
@@ -322,5 +323,6 @@ SQLITE = _dialect(
 POSTGRES = _dialect(
     next_seq="",
     lock_due="FOR UPDATE SKIP LOCKED",
-    near_keys_from="SELECT * FROM unnest($1::bigint[], $2::bigint[])",
+    near_keys_from="SELECT p.key, a.seq FROM unnest($1::bigint[], $2::text[]) AS p(key, id)"
+    " JOIN articles a ON a.id = p.id",
 )
