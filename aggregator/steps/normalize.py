@@ -217,9 +217,11 @@ def sane_date(value: datetime | None, now: datetime) -> datetime | None:
 def clean_title(raw: str, html_title: bool = True) -> str:
     """One clean line. An HTML title has its tags stripped and entities decoded; a plain-text
     one (``html_title`` False: feedparser's ``title_detail.type``, entities already decoded)
-    keeps its characters, "pipe|star<angle>" included. Either way nothing a theme printing
-    titles unescaped would run is left."""
-    title = clean_line(_html_title_text(raw) if html_title else raw)
+    keeps its characters, "pipe|star<angle>" included, unless it holds what a page would run
+    (feedparser calls "<script>x()</script>A" plain text): that is read as HTML. Either way
+    nothing a theme printing titles unescaped would run is left."""
+    plain = not html_title and not _ACTIVE_TAG.search(raw)
+    title = clean_line(raw if plain else _html_title_text(raw))
     # Decoding may reveal markup (a title escaped twice): a bare tag is text about HTML ("The
     # <blink> tag") and stays; what a theme printing titles unescaped would run goes.
     for _ in range(3):  # "<scr<script>ipt>" takes two rounds; needing more is an attack
