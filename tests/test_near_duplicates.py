@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import jsonschema
 import pytest
 from server import FeedResource, LoopbackServer, Workspace
 from test_pipeline_backends import one_pass
@@ -33,6 +35,7 @@ from aggregator.steps.similar import DEFAULT_THRESHOLDS, Thresholds
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 FIXTURES = Path(__file__).parent / "fixtures" / "similar"
+SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 ORIGINALS = {
     p.stem: p.read_text(encoding="utf-8").partition("\n\n")
     for p in sorted((FIXTURES / "originals").glob("*.txt"))
@@ -476,6 +479,13 @@ def test_a_pass_keeps_one_post_per_story_with_its_fullest_text(
         "lookalikes": 0,
     }
     assert len(ws.posts()) == len(articles) == stories + lookalikes
+    listed = ws.run("feeds", "--json")
+    assert listed.returncode == 0, listed.stderr
+    feeds_json = json.loads(listed.stdout)
+    jsonschema.validate(feeds_json, json.loads((SCHEMAS / "feeds.schema.json").read_text()))
+    assert {f["name"]: f["duplicates"] for f in feeds_json} == {
+        n: s.duplicates for n, s in states.items()
+    }
     posts = {a.feed_name: ws.posts()[a.post_path].decode() for a in articles}
     assert set(posts) == {"teasers", "lookalikes"}, "each story under its first source"
     for name, text in TEXTS.items():
