@@ -56,6 +56,8 @@ class ParsedEntry:
     updated: datetime | None
     image_urls: tuple[str, ...] = ()  # media:thumbnail / media:content / image enclosures, in order
     tags: tuple[str, ...] = ()  # the entry's own categories (what category filters see)
+    # The title is HTML (feedparser's title_detail.type): plain text keeps "a <b> c" literally.
+    title_html: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,11 @@ class Article:
     # enclosure), which a crawled page's og:image does not override; the entry's categories.
     media_image: str | None = None
     tags: tuple[str, ...] = ()
+    # Near-duplicates across feeds (steps/similar.py), made in the worker when [dedupe]
+    # near_duplicates and the feed's dedupe are on and the text has min_tokens: the band keys
+    # of the entry's visible text (the store's lookup), and that text (the verification).
+    signature: tuple[int, ...] = ()
+    text: str = ""
 
 
 class FeedStatus(enum.StrEnum):
@@ -116,6 +123,7 @@ class Decision:
     article: Article
     target: str  # id of the stored article (== article.id when NEW)
     new_key: bool = False  # the store must remember article.entry_key -> target
+    fuller: bool = False  # a DUPLICATE whose text is fuller: the target takes its content
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +175,8 @@ class FeedState:
     config_url: str = ""  # as configured; ``url`` differs after a move or a followed page
     url_via: str | None = None  # how url came to differ: "redirect" or "page"
     pages_waiting: int = 0  # full_text pages queued for a later pass
+    dedupe: bool = True  # from config: false, never merged with another feed's articles
+    duplicates: int = 0  # entries of this feed merged into another feed's article
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +251,7 @@ class StoredArticle:
     categories: tuple[str, ...]  # from the feed's config
     post_author: str  # the feed's ``author`` key, else its name
     content_hash: str = ""
+    revision: int = 0  # changes of content that keep the hash (a fetched page, a fuller copy)
 
 
 @dataclass(slots=True)

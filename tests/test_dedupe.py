@@ -1,4 +1,5 @@
-"""dedupe.decide over hand-built KnownEntries: new, updated, unchanged, alias, duplicate."""
+"""dedupe.decide over hand-built KnownEntries: new, updated, unchanged, alias, duplicate; and the
+verification of near-duplicate candidates (merge_near_duplicates)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,26 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.config import FeedConfig
-from aggregator.models import Article, KnownEntries, Match, Outcome, ParsedEntry, ParsedFeed
-from aggregator.steps.dedupe import decide, titles_agree
+from aggregator.config import DedupeConfig, FeedConfig
+from aggregator.models import (
+    Article,
+    Decision,
+    KnownEntries,
+    Match,
+    Outcome,
+    ParsedEntry,
+    ParsedFeed,
+)
+from aggregator.steps.dedupe import (
+    MAX_CANDIDATES,
+    decide,
+    merge_near_duplicates,
+    near_candidates,
+    near_thresholds,
+    titles_agree,
+)
 from aggregator.steps.normalize import article_id, normalize_feed
+from aggregator.steps.similar import DEFAULT_THRESHOLDS, Thresholds
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -369,3 +386,85 @@ def test_a_real_podcast_feed_keeps_every_episode_beside_another_feed() -> None:
         stored = [d.article for d in decide(first, known()) if d.outcome is Outcome.NEW]
         assert len(stored) == len(first)
         assert {d.outcome for d in decide(second, known(*stored))} == {Outcome.NEW}
+
+
+# -- near-duplicates: the verification of candidates the store found by band keys ----------------
+
+COPY_TEXT = (
+    "The council voted on Tuesday night to turn the abandoned rail yard into a public park, "
+    "ending a decade of debate over the site. The plan keeps two brick engine sheds as a "
+    "market hall and a workshop; the rest becomes meadows, a pond and a loop for walkers. "
+    "Work starts next spring and the first part opens within two years, the mayor said. "
+    "Neighbours who fought a plan for offices on the land called the vote a win for the "
+    "whole east side, and the parks department will hold open days through the summer to "
+    "hear what people want from the market hall, the workshop and the new playground."
+)
+TEASER_TEXT = " ".join(COPY_TEXT.split()[:42])
+OTHER_TEXT = (
+    "Volunteers counted more than three thousand migrating birds on the northern marsh over "
+    "the weekend, the highest number since the survey began. Teams walked fixed routes at "
+    "dawn and dusk, and the trust said the wet spring had filled the pools the waders need. "
+    "It warned that one good year does not make a trend and that dogs remain a threat."
+)
+
+
+def signed(key: str, text: str, feed: str = "mine") -> Article:
+    return replace(article(key=key, feed=feed, url=None, fp=key), signature=(1, 2), text=text)
+
+
+def new(a: Article) -> Decision:
+    return Decision(Outcome.NEW, a, a.id, new_key=True)
+
+
+def test_near_thresholds_follow_the_config() -> None:
+    assert near_thresholds(DedupeConfig(near_duplicates=False)) is None
+    assert near_thresholds(DedupeConfig(threshold=0.7, containment=0.9, min_tokens=50)) == (
+        Thresholds(jaccard=0.7, containment=0.9, min_tokens=50)
+    )
+
+
+def test_candidates_are_ranked_by_shared_keys_and_capped() -> None:
+    holders = {1: ["a", "b"], 2: ["b"], 3: ["b", "c"], 4: ["c"]}
+    assert near_candidates([1, 2, 3, 4], holders) == ["b", "c", "a"]
+    many = {k: [f"x{k}"] for k in range(20)}
+    assert len(near_candidates(range(20), many)) == MAX_CANDIDATES
+    assert near_candidates([9], holders) == []
+
+
+def test_a_new_article_copying_a_candidate_becomes_its_duplicate() -> None:
+    incoming = signed("guid:copy", "AP - " + COPY_TEXT)
+    [d] = merge_near_duplicates(
+        [new(incoming)],
+        {incoming.id: ["other", "story"]},
+        {"other": OTHER_TEXT, "story": COPY_TEXT},
+        DEFAULT_THRESHOLDS,
+    )
+    assert (d.outcome, d.target, d.new_key, d.fuller) == (Outcome.DUPLICATE, "story", True, False)
+
+
+def test_a_fuller_copy_marks_the_merge_and_later_copies_see_its_text() -> None:
+    """The stored text is a teaser of the first incoming article (fuller); a second incoming
+    article, a teaser of the same story, is compared with the fuller text: a teaser of it."""
+    full = signed("guid:full", COPY_TEXT)
+    teaser = signed("guid:teaser", TEASER_TEXT)
+    decisions = merge_near_duplicates(
+        [new(full), new(teaser)],
+        {full.id: ["stored"], teaser.id: ["stored"]},
+        {"stored": TEASER_TEXT},
+        DEFAULT_THRESHOLDS,
+    )
+    assert [(d.outcome, d.target, d.fuller) for d in decisions] == [
+        (Outcome.DUPLICATE, "stored", True),
+        (Outcome.DUPLICATE, "stored", False),
+    ]
+
+
+def test_only_new_signed_articles_with_a_matching_candidate_change() -> None:
+    unsigned = replace(signed("guid:u", ""), signature=())
+    updated = Decision(Outcome.UPDATED, signed("guid:up", COPY_TEXT), "x")
+    distinct = signed("guid:d", OTHER_TEXT)
+    gone = signed("guid:g", COPY_TEXT)
+    decisions = [new(unsigned), updated, new(distinct), new(gone)]
+    candidates = {a.article.id: ["story"] for a in decisions} | {gone.id: ["deleted"]}
+    merged = merge_near_duplicates(decisions, candidates, {"story": COPY_TEXT}, DEFAULT_THRESHOLDS)
+    assert merged == decisions

@@ -495,13 +495,21 @@ def test_feeds_lists_name_url_status_and_count(loopback: LoopbackServer, ws: Wor
 
     assert_ok(run)
     header, *rows = _table(run.stdout)
-    assert header[:6] == ["NAME", "URL", "LAST FETCH", "STATUS", "ARTICLES", "ERRORS"]
+    assert header[:7] == [
+        "NAME",
+        "URL",
+        "LAST FETCH",
+        "STATUS",
+        "ARTICLES",
+        "DUPLICATES",
+        "ERRORS",
+    ]
     by_name = {row[0]: row for row in rows}
     assert set(by_name) == {"Good", "Broken"}
     assert by_name["Good"][1] == loopback.url("/good.xml")
-    assert by_name["Good"][3:6] == ["ok", "2", "0"]
+    assert by_name["Good"][3:7] == ["ok", "2", "0", "0"]
     assert by_name["Broken"][1] == loopback.url("/500.xml")
-    assert by_name["Broken"][3:6] == ["failed", "0", "1"]
+    assert by_name["Broken"][3:7] == ["failed", "0", "0", "1"]
 
 
 @pytest.mark.parametrize("config_first", [True, False], ids=["before", "after"])

@@ -344,6 +344,42 @@ def test_clean_title(raw: str, title: str) -> None:
     assert norm(title=raw).title == title
 
 
+@pytest.mark.parametrize(
+    ("raw", "title"),
+    [
+        ("pipe|star<angle>", "pipe|star<angle>"),
+        ("5 < 6 and 7 > 3", "5 < 6 and 7 > 3"),
+        ("R&amp;D stays as written", "R&amp;D stays as written"),
+        ("Why <b> is not bold", "Why <b> is not bold"),
+        ("line\nbreak", "line break"),
+        ("<script>alert(1)</script>Safe", "Safe"),
+        ('<img src=x onerror="alert(1)">Still safe', "Still safe"),
+        ("<script>x()</script> AT&amp;T", "AT&T"),
+    ],
+    ids=[
+        "angle",
+        "comparison",
+        "entity-text",
+        "bare-tag",
+        "newline",
+        "script",
+        "attributes",
+        "script-read-as-html",
+    ],
+)
+def test_a_plain_text_title_keeps_its_characters(raw: str, title: str) -> None:
+    """feedparser says text/plain: what looks like markup or an entity is the title's text;
+    a title holding what a page would run (feedparser calls a script plain text) is read as
+    HTML, so that nothing of it is left."""
+    assert clean_title(raw, html_title=False) == title
+    assert norm(title=raw, title_html=False).title == title
+
+
+def test_an_html_title_still_has_its_tags_stripped() -> None:
+    assert clean_title("pipe|star<angle>") == "pipe|star"
+    assert norm(title="a <b>bold</b> c", title_html=True).title == "a bold c"
+
+
 @given(st.text(max_size=300))
 def test_clean_title_is_one_clean_line(raw: str) -> None:
     title = clean_title(raw)

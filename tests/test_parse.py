@@ -58,6 +58,7 @@ def test_rss_20(fixtures: Path) -> None:
         guid="news-1",
         link="https://news.example/2021/first?utm_source=rss",
         title="First & foremost",
+        title_html=False,  # an RSS title without markup: plain text
         author="Jane Doe",
         content_html=(
             '<p>Full <b>text</b> with <img src="/img/a.png"> and <a href="more.html">more</a>.</p>'
@@ -250,3 +251,31 @@ def test_empty_channel_is_a_feed_without_entries() -> None:
     body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
     feed = parse_document(body, URL)
     assert (feed.title, feed.entries) == ("T", ())
+
+
+@pytest.mark.parametrize(
+    ("title", "html"),
+    [
+        ("<title>pipe|star&lt;angle&gt;</title>", False),
+        ("<title>A &amp; B</title>", False),
+        ("<title>a &lt;b&gt;bold&lt;/b&gt; c</title>", True),
+        ("<title><![CDATA[x <em>y</em>]]></title>", True),
+    ],
+    ids=["angle-is-text", "entity-is-text", "escaped-markup", "cdata-markup"],
+)
+def test_rss_titles_say_whether_they_are_html(title: str, html: bool) -> None:
+    """feedparser's title_detail.type: an RSS title without markup is plain text."""
+    body = f'<rss version="2.0"><channel><item>{title}</item></channel></rss>'.encode()
+    [entry] = parse_document(body, "https://example.com/feed").entries
+    assert entry.title_html is html
+
+
+@pytest.mark.parametrize(("kind", "html"), [("text", False), ("html", True), ("xhtml", True)])
+def test_atom_titles_follow_their_type(kind: str, html: bool) -> None:
+    title = "<div xmlns='http://www.w3.org/1999/xhtml'>T</div>" if kind == "xhtml" else "T"
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>e</id>'
+        f'<title type="{kind}">{title}</title></entry></feed>'
+    ).encode()
+    [entry] = parse_document(body, "https://example.com/feed").entries
+    assert entry.title_html is html

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import re
 import subprocess
 import sys
@@ -132,6 +133,26 @@ def test_cjk_text_is_shingled_by_characters_and_latin_words_inside_count() -> No
     assert compare(zh, spaced).jaccard == 1.0
     mixed = "苹果公司发布新款iPhone 16，售价799美元起，将于下周五在中国上市。"
     assert shingles(mixed).tokens == len("苹果公司发布新款售价美元起将于下周五在中国上市") + 3
+
+
+def test_english_words_in_a_cjk_text_are_units_not_letters() -> None:
+    """Unrelated Chinese texts that mix in words of one small English vocabulary (as the
+    2,000-feed bench's do): their letters' 4-grams were shared (Jaccard 0.25), their words'
+    are not; a word is one token and one unit."""
+
+    def mixed(seed: int) -> str:
+        rng = random.Random(seed)
+        words = ["data", "city", "river", "market", "policy", "open", "report", "growth"]
+        zh = "大数据贵州实验田创新驱动发展政策制度产业模式应用场景经济社会城市服务平台企业人才科技"
+        return " ".join(
+            " ".join(rng.choices(words, k=30)) + "。" + "".join(rng.choices(zh, k=40))
+            for _ in range(6)
+        )
+
+    a, b = mixed(1), mixed(2)
+    assert shingles(a).tokens == 6 * (30 + 1 + 40)  # words, "。", characters
+    assert compare(a, b).jaccard < 0.05
+    assert compare(a, a.replace("data", "DATA")).jaccard == 1.0
 
 
 def test_a_latin_text_with_a_few_cjk_characters_keeps_its_words() -> None:

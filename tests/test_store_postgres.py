@@ -89,13 +89,33 @@ def test_an_older_schema_is_refused_until_aggregator_migrate(
     assert run(sql(postgres_url, "SELECT count(next_step) FROM feeds")) == 0
 
 
+# What undoes each step on today's schema.
+_UNDO = {
+    3: (
+        "DROP TABLE near_keys",
+        "DROP INDEX articles_seq",
+        "ALTER TABLE articles DROP COLUMN revision",
+        "ALTER TABLE feeds DROP COLUMN dedupe",
+        "ALTER TABLE feeds DROP COLUMN duplicates",
+    ),
+    2: ("ALTER TABLE feeds DROP COLUMN url_via", "DROP TABLE page_queue"),
+}
+
+
+async def pg_downgrade(conn: Any, version: int) -> None:
+    for step in range(pg.SCHEMA_VERSION, version, -1):
+        for statement in _UNDO[step]:
+            await conn.execute(statement)
+    await conn.execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", str(version))
+
+
 def test_migration_to_2_keeps_rows_and_forgets_links_that_identify_no_article(
     postgres_url: str,
 ) -> None:
-    """Version 1 is made from today's schema by undoing step 1 -> 2; ``migrate`` brings it
-    back: the page queue and feeds.url_via exist, a site's front page and a link several
+    """Version 1 is made from today's schema by undoing the steps since; ``migrate`` brings
+    it back: the page queue and feeds.url_via exist, a site's front page and a link several
     articles share are no longer an identity."""
-    assert pg.SCHEMA_VERSION == 2
+    assert set(_UNDO) == set(range(2, pg.SCHEMA_VERSION + 1))
 
     async def fill() -> None:
         store = await open_store(postgres_url)
@@ -115,18 +135,50 @@ def test_migration_to_2_keeps_rows_and_forgets_links_that_identify_no_article(
                 await conn.execute(
                     "UPDATE articles SET canonical_url = $1 WHERE id = $2", link, article_id
                 )
-            await conn.execute("ALTER TABLE feeds DROP COLUMN url_via")
-            await conn.execute("DROP TABLE page_queue")
-            await conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+            await pg_downgrade(conn, 1)
         finally:
             await conn.close()
 
     run(downgrade())
-    assert run(migrate_store(postgres_url)) == (1, 2)
+    assert run(migrate_store(postgres_url)) == (1, pg.SCHEMA_VERSION)
     assert count(postgres_url, "articles") == 3
     assert run(sql(postgres_url, "SELECT count(canonical_url) FROM articles")) == 0
     assert run(sql(postgres_url, "SELECT count(*) FROM page_queue")) == 0
     assert run(sql(postgres_url, "SELECT count(url_via) FROM feeds")) == 0
+
+
+def test_migration_to_3_counts_the_duplicates_already_merged(postgres_url: str) -> None:
+    async def fill() -> None:
+        store = await open_store(postgres_url)
+        try:
+            await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
+            assert await save(store, OTHER, [article(OTHER, 1)]) == [Outcome.DUPLICATE]
+        finally:
+            await store.close()
+
+    run(fill())
+
+    async def downgrade() -> None:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            await pg_downgrade(conn, 2)
+        finally:
+            await conn.close()
+
+    run(downgrade())
+    assert run(migrate_store(postgres_url)) == (2, pg.SCHEMA_VERSION)
+
+    async def reopen() -> tuple[dict[str, tuple[bool, int]], list[Outcome]]:
+        store = await open_store(postgres_url)
+        try:
+            states = {s.name: (s.dedupe, s.duplicates) for s in await store.feed_states()}
+            return states, await save(store, OTHER, [article(OTHER, 1), article(OTHER, 3)])
+        finally:
+            await store.close()
+
+    states, outcomes = run(reopen())
+    assert states == {"A": (True, 0), "B": (True, 1)}
+    assert outcomes == [Outcome.UNCHANGED, Outcome.NEW]
 
 
 def test_one_publisher_at_a_time_and_another_takes_over(postgres_url: str) -> None:

@@ -52,6 +52,7 @@ def _show(states: list[FeedState], as_json: bool) -> None:
         "LAST FETCH",
         "STATUS",
         "ARTICLES",
+        "DUPLICATES",
         "ERRORS",
         "NEXT CHECK",
         "INTERVAL",
@@ -89,6 +90,7 @@ def _feed_json(s: FeedState) -> dict[str, Any]:
         "last_status": s.last_status,
         "last_error": s.last_error,
         "articles": s.article_count,
+        "duplicates": s.duplicates,
         "pages_waiting": s.pages_waiting,
         "filtered": s.filtered,
         "errors": s.error_count,
@@ -113,6 +115,7 @@ def _feed_row(s: FeedState) -> tuple[str, ...]:
         f"{s.article_count} ({s.pages_waiting} pages waiting)"
         if s.pages_waiting
         else str(s.article_count),
+        str(s.duplicates),
         str(s.error_count),
         next_check,
         _duration(s.check_interval) if s.check_interval else "-",

@@ -4,9 +4,9 @@ fetched once and its body replaces the feed's summary.
 The page goes through the same fetcher as feeds (limits, timeouts, size cap, per-host
 politeness), plus robots.txt and the address guard (fetch/). Extraction is CPU-bound and runs
 in the parser's worker processes (extract/page.py). Any failure keeps the feed's own content,
-and says so in the log. The article's identity, fingerprint and content hash stay those of the
-feed's entry: the next pass compares the feed with the feed, so a crawled article is not
-"updated" back to its summary.
+and says so in the log. The article's identity, fingerprint, content hash and near-duplicate
+signature stay those of the feed's entry: the next pass compares the feed with the feed, so a
+crawled article is not "updated" back to its summary.
 
 At most MAX_PAGES pages per feed and pass. The pages a pass does not fetch (past the cap, or
 after a transient failure) are queued in the store and fetched on later passes, whatever the

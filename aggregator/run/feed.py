@@ -36,6 +36,7 @@ from ..models import (
     FetchResult,
     Outcome,
 )
+from ..steps.dedupe import near_thresholds
 from ..steps.digest import Digest, Reading
 from ..steps.extract.page import PageContent
 from ..steps.feedlinks import looks_like_html
@@ -137,7 +138,8 @@ class Pipeline:
             articles, pages = completed.articles, pages - completed.requested
             update = replace(update, pages_wanted=completed.wanted)
         if isinstance(attempt, Read):
-            decisions = await self.store.save(update, articles)
+            near = near_thresholds(self.config.dedupe)
+            decisions = await self.store.save(update, articles, near)
         else:  # nothing to store: the feed's bookkeeping waits for a batch
             decisions = []
             await self.bookkeeping.record(update)
@@ -180,7 +182,12 @@ class Pipeline:
         body_hash = body_digest(result.body) if result.body is not None else None
         if body_hash is None or (body_hash == state.body_hash and not rules_changed):
             return Unchanged(result)
-        reading = Reading(filters, self._backlog(feed, state), self.config.output.allow_data_images)
+        reading = Reading(
+            filters,
+            self._backlog(feed, state),
+            self.config.output.allow_data_images,
+            _sign_min_tokens(self.config),
+        )
         try:
             if not is_source(feed):
                 digest = await self.parser.run(result, feed, now, reading)
@@ -228,7 +235,8 @@ class Pipeline:
     ) -> crawl.Completed:
         """Pages are fetched for articles the store would add or update, nothing else: an
         unchanged entry or another feed's duplicate costs no request."""
-        decisions = await self.store.preview(state.id, articles)
+        near = near_thresholds(self.config.dedupe)
+        decisions = await self.store.preview(state.id, articles, near)
         wanted = [d.article for d in decisions if d.outcome in (Outcome.NEW, Outcome.UPDATED)]
         completed = await self.crawler.complete(feed, wanted, pages)
         crawled = {a.id: a for a in completed.articles}
@@ -311,6 +319,11 @@ class Pipeline:
             return "gone"
         limit = self.config.schedule.max_failures
         return "failures" if limit and failures >= limit else None
+
+
+def _sign_min_tokens(config: Config) -> int:
+    """Texts the workers sign for near-duplicates: of at least min_tokens, when they are on."""
+    return config.dedupe.min_tokens if config.dedupe.near_duplicates else 0
 
 
 def _url_via(result: FetchResult) -> str | None:

@@ -8,17 +8,28 @@ Across feeds, the first stored copy wins and the newcomer is a duplicate when th
 A link identifies nothing when several distinct entries share it: in a document (normalize
 drops it from the article), or across stored articles; those entries match by guid and
 content only (podcasts whose episodes all link to the show's site).
+
+Near-duplicates come after: an article still NEW that carries a signature is the same story
+as a stored article of another feed when their texts say so (``merge_near_duplicates``: the
+candidates, found by shared band keys, verified with ``similar.copy_kind``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
+from ..config import DedupeConfig
 from ..models import Article, Decision, KnownEntries, Match, Outcome
+from .similar import Copy, Shingles, Thresholds, copy_kind, shingles
 
 # Titles agree when most of the shorter one's words (or CJK characters) are in the other.
 TITLE_OVERLAP = 0.6
+# Stored articles verified per incoming one, most shared band keys first: a copy shares most
+# of its 24 keys with its story; look-alikes that share a lead share a few.
+MAX_CANDIDATES = 8
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
@@ -127,3 +138,61 @@ class _LocalIndex:
             self.by_url.setdefault(a.canonical_url, []).append(m)
         if a.fingerprint:
             self.by_fingerprint.setdefault(a.fingerprint, []).append(m)
+
+
+# -- near-duplicates ----------------------------------------------------------------------------
+
+
+def near_thresholds(config: DedupeConfig) -> Thresholds | None:
+    """The thresholds of ``[dedupe]``, or None when near-duplicates are off."""
+    if not config.near_duplicates:
+        return None
+    return Thresholds(config.threshold, config.containment, config.min_tokens)
+
+
+def near_candidates(keys: Sequence[int], holders: Mapping[int, Sequence[str]]) -> list[str]:
+    """The stored articles sharing band keys with ``keys`` (``holders``: key -> article ids),
+    most shared keys first (among equals, as first found), at most MAX_CANDIDATES."""
+    shared: Counter[str] = Counter()
+    for key in keys:
+        shared.update(holders.get(key, ()))
+    return [article_id for article_id, _ in shared.most_common(MAX_CANDIDATES)]
+
+
+def merge_near_duplicates(
+    decisions: Sequence[Decision],
+    candidates: Mapping[str, Sequence[str]],
+    texts: Mapping[str, str],
+    thresholds: Thresholds,
+) -> list[Decision]:
+    """Each NEW decision whose article is a copy of one of its ``candidates`` (incoming
+    article id -> stored article ids, best first; ``texts``: their visible texts) becomes a
+    DUPLICATE of the first it copies. ``fuller``: the stored text is a teaser of the incoming
+    one, and the article takes the incoming content; later copies in the batch are then
+    compared with that text. Anything else is left as it was."""
+    current = dict(texts)
+    shingled: dict[str, Shingles] = {}
+    merged = []
+    for decision in decisions:
+        article = decision.article
+        proposed = candidates.get(article.id, ())
+        if decision.outcome is not Outcome.NEW or not article.text or not proposed:
+            merged.append(decision)
+            continue
+        incoming = shingles(article.text)
+        for target in proposed:
+            if target not in current:
+                continue  # gone since the lookup
+            if target not in shingled:
+                shingled[target] = shingles(current[target])
+            kind = copy_kind(incoming, shingled[target], thresholds)
+            if kind is None:
+                continue
+            fuller = kind is Copy.FULLER
+            if fuller:
+                current[target] = article.text
+                shingled[target] = incoming
+            decision = replace(decision, outcome=Outcome.DUPLICATE, target=target, fuller=fuller)
+            break
+        merged.append(decision)
+    return merged

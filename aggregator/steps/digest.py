@@ -34,11 +34,13 @@ class Digest:
 @dataclass(frozen=True, slots=True)
 class Reading:
     """How a feed's document is read beyond the feed's own settings: the rules it keeps
-    entries by, the backlog of a first fetch (0 = all), whether inline data:image URLs stay."""
+    entries by, the backlog of a first fetch (0 = all), whether inline data:image URLs stay,
+    the minimum tokens of a text signed for near-duplicates (0: none; [dedupe])."""
 
     filters: Filters = NO_FILTERS
     backlog: int = 0
     allow_data_images: bool = False
+    sign_min_tokens: int = 0
 
 
 DEFAULT_READING = Reading()
@@ -68,7 +70,8 @@ def digest_parsed(
     not come back as new on the next pass."""
     if len(parsed.entries) > MAX_ENTRIES:
         parsed = replace(parsed, entries=newest_entries(parsed.entries, MAX_ENTRIES))
-    articles = normalize_feed(parsed, feed, url, now, reading.allow_data_images)
+    sign = reading.sign_min_tokens if feed.dedupe else 0
+    articles = normalize_feed(parsed, feed, url, now, reading.allow_data_images, sign)
     dates = [a.published for a in articles if a.published is not None]
     kept = [a for a in articles if reading.filters.admits(a, feed.categories)]
     skipped: tuple[tuple[str, str], ...] = ()

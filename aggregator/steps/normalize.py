@@ -15,6 +15,7 @@ from ..models import Article, ParsedEntry, ParsedFeed
 from .extract import first_image, sanitize_html, visible_text
 from .extract.html import absolute_url
 from .extract.images import feed_image
+from .similar import signature
 from .text import clean_line, clean_text
 
 # Article ids are UUID5s in this namespace: stable forever, and the Atom entry id.
@@ -37,14 +38,16 @@ def normalize_feed(
     feed_url: str,
     now: datetime,
     allow_data_images: bool = False,
+    sign: int = 0,
 ) -> list[Article]:
     """Every entry of one document, normalized; within the document the first occurrence wins.
-    ``allow_data_images``: the sanitizer keeps inline data:image URLs ([output])."""
+    ``allow_data_images``: the sanitizer keeps inline data:image URLs ([output]); ``sign``:
+    texts of at least this many tokens get their near-duplicate signature (0: none)."""
     articles: list[Article] = []
     seen: set[str] = set()
     shared = shared_links(parsed, feed_url)
     for entry in parsed.entries:
-        article = normalize_entry(entry, feed, feed_url, now, allow_data_images, shared)
+        article = normalize_entry(entry, feed, feed_url, now, allow_data_images, shared, sign)
         if article.entry_key not in seen and _shows_something(article):
             seen.add(article.entry_key)
             articles.append(article)
@@ -88,13 +91,16 @@ def normalize_entry(
     now: datetime,
     allow_data_images: bool = False,
     shared: frozenset[str] = frozenset(),
+    sign: int = 0,
 ) -> Article:
     """One entry. ``shared``: canonical links that identify no entry of its document (see
-    shared_links); an entry linking to one is keyed by guid or content, never by the link."""
+    shared_links); an entry linking to one is keyed by guid or content, never by the link.
+    ``sign``: the minimum tokens of a text signed for near-duplicates (0: none is)."""
     link = absolute_url(entry.link, feed_url) if entry.link else None
-    title = clean_title(entry.title)
+    title = clean_title(entry.title, entry.title_html)
     content = sanitize_html(entry.content_html, entry.base_url, allow_data_images=allow_data_images)
-    text = clean_text(visible_text(content))
+    text = plain_text(content)
+    near = signature(text, sign) if sign else None
     media_image = feed_image(entry.image_urls, entry.base_url)
     # The raw HTML is safe to read here: only an absolute http(s) URL comes back.
     image = media_image or first_image(entry.content_html, entry.base_url)
@@ -129,7 +135,14 @@ def normalize_entry(
         ),
         media_image=media_image,
         tags=entry.tags,
+        signature=near.all_keys if near else (),
+        text=text if near else "",
     )
+
+
+def plain_text(content: str) -> str:
+    """The visible text of sanitized content, as fingerprints and signatures read it."""
+    return clean_text(visible_text(content))
 
 
 def article_id(feed_name: str, key: str) -> str:
@@ -201,15 +214,14 @@ def sane_date(value: datetime | None, now: datetime) -> datetime | None:
     return value
 
 
-def clean_title(raw: str) -> str:
-    """Tags stripped and entities decoded (titles may be HTML), then one clean line."""
-    if "<" in raw:
-        # Inline markup may split a word ("un<b>believ</b>able"): join text nodes as they
-        # are, then show runs of whitespace as one space, as a browser does.
-        raw = clean_text(visible_text(raw, separator=""))
-    elif "&" in raw:
-        raw = html.unescape(raw)
-    title = clean_line(raw)
+def clean_title(raw: str, html_title: bool = True) -> str:
+    """One clean line. An HTML title has its tags stripped and entities decoded; a plain-text
+    one (``html_title`` False: feedparser's ``title_detail.type``, entities already decoded)
+    keeps its characters, "pipe|star<angle>" included, unless it holds what a page would run
+    (feedparser calls "<script>x()</script>A" plain text): that is read as HTML. Either way
+    nothing a theme printing titles unescaped would run is left."""
+    plain = not html_title and not _ACTIVE_TAG.search(raw)
+    title = clean_line(raw if plain else _html_title_text(raw))
     # Decoding may reveal markup (a title escaped twice): a bare tag is text about HTML ("The
     # <blink> tag") and stays; what a theme printing titles unescaped would run goes.
     for _ in range(3):  # "<scr<script>ipt>" takes two rounds; needing more is an attack
@@ -217,6 +229,14 @@ def clean_title(raw: str) -> str:
             return title
         title = clean_text(_ACTIVE_TAG.sub("", title))
     return title.replace("<", "")
+
+
+def _html_title_text(raw: str) -> str:
+    if "<" in raw:
+        # Inline markup may split a word ("un<b>believ</b>able"): join text nodes as they
+        # are, then show runs of whitespace as one space, as a browser does.
+        return clean_text(visible_text(raw, separator=""))
+    return html.unescape(raw) if "&" in raw else raw
 
 
 def _digest(*parts: str) -> str:

@@ -2,8 +2,9 @@
 Markdown, Nunjucks and XML: what the downstream consumers must still read back intact.
 
 Each entry says what a reader must see: the title as the post shows it (the contract's
-rules: tags stripped, entities decoded, bidi marks removed, ASCII quotes as ``_``), the instant
-of its date, and text fragments that must reach the page literally.
+rules: an HTML title's tags stripped and entities decoded, a title feedparser reads as plain
+text kept as it is, bidi marks removed, ASCII quotes as ``_``), the instant of its date, and
+text fragments that must reach the page literally.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ HOSTILE_FEEDS = (
                 "d-3",
                 "@at %pct `tick` !bang &amp *star |pipe >gt",
                 "<pre><code>line one\n```js\nconsole.log(1)\n```\n~~~\nmore\n~~~\n</code></pre>",
-                "@at %pct `tick` !bang & *star |pipe >gt",
+                # feedparser reads this title as plain text: "&amp" is its text, not an entity
+                "@at %pct `tick` !bang &amp *star |pipe >gt",
                 "Sat, 06 Jul 2024 06:06:06 GMT",
                 _utc(2024, 7, 6, 6, 6, 6),
                 ("```js", "console.log(1)", "~~~"),
@@ -154,7 +156,8 @@ HOSTILE_FEEDS = (
                 "t-3",
                 "Backslash C:\\path\\n and <tags> &lt;kept&gt;",
                 "<p>C:\\path\\n and &lt;not a tag&gt; and &amp;amp;</p>",
-                "Backslash C:\\path\\n and <kept>",
+                # plain text for feedparser (no HTML tag in it): shown as it is
+                "Backslash C:\\path\\n and <tags> &lt;kept&gt;",
                 "Tue, 09 Jul 2024 09:00:00 GMT",
                 _utc(2024, 7, 9, 9),
                 ("C:\\path\\n and <not a tag> and &amp;",),

@@ -65,7 +65,7 @@ class Database(ABC):
     @abstractmethod
     async def lock_keys(self, db: Session, articles: Sequence[Article]) -> None:
         """In save's transaction, before the cross-feed lookups: no other save of an article
-        with one of these canonical URLs or fingerprints until it commits."""
+        with one of these canonical URLs, fingerprints or band keys until it commits."""
 
     @abstractmethod
     async def lock_claims(self, db: Session) -> None:

@@ -3,8 +3,12 @@ exactly once, the queue's pages, retention. A mixin of ``Store`` (core.py)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
+from typing import Any
 
 from ...models import (
     Article,
@@ -16,10 +20,13 @@ from ...models import (
     PageResult,
     QueuedPage,
 )
-from ...steps.dedupe import decide
+from ...steps.dedupe import decide, merge_near_duplicates, near_candidates
+from ...steps.normalize import plain_text
 from ...steps.render.filename import post_name, post_names
+from ...steps.similar import Thresholds
 from . import queries as q
 from .adapter import Database, Session
+from .queries import Dialect
 from .rows import (
     MAX_PAGE_ATTEMPTS,
     content_values,
@@ -29,13 +36,20 @@ from .rows import (
     pages_to_queue,
 )
 
+# Articles a band key is kept for: a key that more distinct articles share is boilerplate (a
+# site's standard lead), which proposes only look-alikes and would make every lookup long.
+MAX_ARTICLES_PER_KEY = 64
+
 
 class ArticlesMixin:
     _db: Database
     _worker: str  # names this store's leases: only it lets them go
 
-    async def save(self, update: FeedUpdate, articles: Sequence[Article]) -> list[Decision]:
+    async def save(
+        self, update: FeedUpdate, articles: Sequence[Article], near: Thresholds | None = None
+    ) -> list[Decision]:
         """Decide and write one feed's results in one transaction, exactly once across workers.
+        ``near``: the near-duplicate thresholds ([dedupe]); None: near-duplicates are off.
 
         ``decide`` reads what is known, then the transaction writes: two workers saving the
         same syndicated article (different feeds, same canonical URL or fingerprint) at the
@@ -46,9 +60,17 @@ class ArticlesMixin:
         1. ``lock_feed``: one save per feed at a time (its entry keys and its own articles are
            then stable, and article ids, UUID5 of feed and entry, cannot race);
         2. its entry keys are read; for the articles they do not find (only those are matched
-           across feeds), ``lock_keys`` on each canonical URL and fingerprint;
-        3. only then the cross-feed matches are read. The second of two racing saves waits for
-           the first to commit and then finds its article: one NEW, one DUPLICATE.
+           across feeds), ``lock_keys`` on each canonical URL and fingerprint, and on each
+           band key of their signatures;
+        3. only then the cross-feed matches are read, and the band keys' stored holders. The
+           second of two racing saves waits for the first to commit and then finds its
+           article: one NEW, one DUPLICATE.
+
+        Near-duplicates are exact the same way: two texts are compared only when they share a
+        band key (that is how a lookup finds one from the other), and two saves whose articles
+        share one take its lock in turn, so the second finds the first's article and keys.
+        More locks than ``MAX_KEY_LOCKS`` (24 band keys per signed article: a first fetch)
+        take the exclusive save lock instead.
 
         SQLite lets one writer in at a time, so its hooks do nothing; PostgreSQL's (row lock,
         advisory locks) are in postgres.py. The constraints back this up: ``entries (feed_id,
@@ -60,20 +82,56 @@ class ArticlesMixin:
             by_key = await self._known_keys(db, update.feed_id, articles)
             unknown = [a for a in articles if a.entry_key not in by_key]
             await self._db.lock_keys(db, unknown)
-            decisions = decide(articles, await self._known(db, by_key, unknown))
+            decisions, held = await self._decide(db, update.feed_id, articles, by_key, near)
             await self._write_decisions(db, update, decisions)
+            await _write_near_keys(db, self._db.dialect, decisions, held)
             await self._queue_pages(db, update, decisions)
-            await self._update_feed(db, update)
+            duplicates = sum(d.outcome is Outcome.DUPLICATE for d in decisions)
+            await self._update_feed(db, update, duplicates)
             await self._log_fetch(db, update, decisions)
         return decisions
 
-    async def preview(self, feed_id: int, articles: Sequence[Article]) -> list[Decision]:
+    async def preview(
+        self, feed_id: int, articles: Sequence[Article], near: Thresholds | None = None
+    ) -> list[Decision]:
         """The decisions ``save`` would make now, writing nothing (full text crawls only the
         articles that would be added or updated)."""
         async with self._db.read("read known entries") as db:
             by_key = await self._known_keys(db, feed_id, articles)
-            unknown = [a for a in articles if a.entry_key not in by_key]
-            return decide(articles, await self._known(db, by_key, unknown))
+            decisions, _ = await self._decide(db, feed_id, articles, by_key, near)
+            return decisions
+
+    async def _decide(
+        self,
+        db: Session,
+        feed_id: int,
+        articles: Sequence[Article],
+        by_key: dict[str, Match],
+        near: Thresholds | None,
+    ) -> tuple[list[Decision], _Held]:
+        """By entry key, link and fingerprint (``decide``), then the articles still new by
+        their texts' similarity to stored articles of other feeds; and what the band key
+        lookup found (for the keys' rows)."""
+        unknown = [a for a in articles if a.entry_key not in by_key]
+        decisions = decide(articles, await self._known(db, feed_id, by_key, unknown))
+        signed = [d.article for d in decisions if d.outcome is Outcome.NEW and d.article.signature]
+        if near is None or not signed:
+            return decisions, _Held()
+        held = _Held(looked_up={a.id for a in signed})
+        holders: dict[int, list[str]] = {}
+        keys = sorted({key for a in signed for key in a.signature})
+        for r in await db.fetch(q.NEAR_HOLDERS, keys, feed_id):  # key, article, eligible
+            held.articles[r[0]] += 1
+            if r[2]:
+                holders.setdefault(r[0], []).append(r[1])
+        candidates = {
+            a.id: found for a in signed if (found := near_candidates(a.signature, holders))
+        }
+        if not candidates:
+            return decisions, held
+        ids = sorted({article_id for found in candidates.values() for article_id in found})
+        texts = {r[0]: plain_text(r[1]) for r in await db.fetch(q.NEAR_TEXTS, ids)}
+        return merge_near_duplicates(decisions, candidates, texts, near), held
 
     async def _known_keys(
         self, db: Session, feed_id: int, articles: Sequence[Article]
@@ -82,16 +140,18 @@ class ArticlesMixin:
         return {r[0]: match(r) for r in rows}
 
     async def _known(
-        self, db: Session, by_key: dict[str, Match], unknown: Sequence[Article]
+        self, db: Session, feed_id: int, by_key: dict[str, Match], unknown: Sequence[Article]
     ) -> KnownEntries:
-        """``by_key`` and the stored articles that the ``unknown`` ones may duplicate."""
+        """``by_key`` and the stored articles that the ``unknown`` ones may duplicate: the
+        feed's own, and other feeds' unless either feed has ``dedupe = false``."""
         urls = {a.canonical_url for a in unknown if a.canonical_url}
         fingerprints = {a.fingerprint for a in unknown if a.fingerprint}
+        dialect = self._db.dialect
         return KnownEntries(
             by_entry_key=by_key,
-            by_canonical_url=await _matches(db, self._db.dialect.matches_by_url, urls),
+            by_canonical_url=await _matches(db, dialect.matches_by_url, urls, feed_id),
             by_fingerprint=await _matches(
-                db, self._db.dialect.matches_by_fingerprint, fingerprints
+                db, dialect.matches_by_fingerprint, fingerprints, feed_id
             ),
         )
 
@@ -102,15 +162,10 @@ class ArticlesMixin:
         new = [d.article for d in decisions if d.outcome is Outcome.NEW]
         names = await _post_names(db, new, now) if new else {}
         await db.executemany(
-            q.INSERT_ARTICLE,
+            self._db.dialect.insert_article,
             [(a.id, update.feed_id, *content_values(a), now, now, names[a.id]) for a in new],
         )
-        # By id: row locks in one order everywhere (mark_rendered too), so no deadlock.
-        updated = [d for d in decisions if d.outcome is Outcome.UPDATED]
-        updates = sorted(updated, key=lambda d: d.target)  # stable: the last change still wins
-        await db.executemany(
-            q.UPDATE_ARTICLE, [(*content_values(d.article), now, d.target) for d in updates]
-        )
+        await _write_changes(db, decisions, now)
         # Entries beyond a first fetch's backlog are remembered like deleted articles
         # (tombstones): seen, never stored, never new again.
         await db.executemany(
@@ -131,8 +186,8 @@ class ArticlesMixin:
             ],
         )
 
-    async def _update_feed(self, db: Session, u: FeedUpdate) -> None:
-        await db.execute(q.UPDATE_FEED, *feed_update_values(u, self._worker))
+    async def _update_feed(self, db: Session, u: FeedUpdate, duplicates: int) -> None:
+        await db.execute(q.UPDATE_FEED, *feed_update_values(u, self._worker, duplicates))
 
     async def _log_fetch(
         self, db: Session, update: FeedUpdate, decisions: Sequence[Decision]
@@ -187,18 +242,82 @@ class ArticlesMixin:
         ids = sorted(article_ids)
         async with self._db.write("delete articles") as db:
             await db.execute(q.UNQUEUE_PAGES, ids)
+            await db.execute(q.UNINDEX_ARTICLES, ids)
             await db.execute(q.DELETE_ARTICLES, ids)
 
 
-async def _matches(db: Session, sql: str, values: Iterable[str]) -> dict[str, list[Match]]:
-    """Stored articles by the canonical URL or fingerprint (``sql``) they have, oldest first."""
+async def _matches(
+    db: Session, sql: str, values: Iterable[str], feed_id: int
+) -> dict[str, list[Match]]:
+    """Stored articles by the canonical URL or fingerprint (``sql``) they have that feed
+    ``feed_id`` may match, oldest first."""
     wanted = sorted(values)
     if not wanted:
         return {}
     found: dict[str, list[Match]] = {}
-    for r in await db.fetch(sql, wanted):
+    for r in await db.fetch(sql, wanted, feed_id):
         found.setdefault(r[0], []).append(match(r))
     return found
+
+
+@dataclass(slots=True)
+class _Held:
+    """What save's band key lookup found: how many stored articles hold each key, for the
+    articles it looked up (signed, new by the other rules)."""
+
+    looked_up: set[str] = field(default_factory=set)
+    articles: Counter[int] = field(default_factory=Counter)
+
+
+async def _write_near_keys(
+    db: Session, dialect: Dialect, decisions: Sequence[Decision], held: _Held
+) -> None:
+    """The band keys of the articles looked up (``_near_keys``), sorted by key: the b-tree is
+    walked in order."""
+    rows = sorted(_near_keys(decisions, held))
+    if not rows:
+        return
+    if dialect.near_keys_as_arrays:
+        await db.execute(dialect.insert_near_keys, [r[0] for r in rows], [r[1] for r in rows])
+    else:
+        await db.executemany(dialect.insert_near_keys, rows)
+
+
+def _near_keys(decisions: Sequence[Decision], held: _Held) -> list[tuple[int, str]]:
+    """(key, article id): a new article's keys, and a merged copy's for the article it joined
+    (its later copies may resemble it more). A key that MAX_ARTICLES_PER_KEY articles hold,
+    stored or earlier in the batch, takes no more."""
+    wanted: dict[tuple[int, str], None] = {}
+    batch: Counter[int] = Counter()
+    for d in decisions:
+        if d.article.id not in held.looked_up or d.outcome not in (Outcome.NEW, Outcome.DUPLICATE):
+            continue
+        for key in d.article.signature:
+            full = held.articles[key] + batch[key] >= MAX_ARTICLES_PER_KEY
+            if not full and (key, d.target) not in wanted:
+                wanted[key, d.target] = None
+                batch[key] += 1
+    return list(wanted)
+
+
+async def _write_changes(db: Session, decisions: Sequence[Decision], now: datetime) -> None:
+    """Updated articles, and stored teasers taking a fuller copy's text (the post is written
+    again; identity, fingerprint and content hash stay the feed entry's, so the next pass of
+    the teaser's feed does not take it back). In one order by id, whichever the statement:
+    row locks are taken in one order everywhere (mark_rendered too), so no deadlock."""
+    changes: list[tuple[str, str, tuple[Any, ...]]] = []
+    for d in decisions:
+        if d.outcome is Outcome.UPDATED:
+            changes.append(
+                (d.target, q.UPDATE_ARTICLE, (*content_values(d.article), now, d.target))
+            )
+        elif d.fuller:
+            changes.append(
+                (d.target, q.TAKE_FULLER, (d.article.content, d.article.image, now, d.target))
+            )
+    changes.sort(key=lambda c: c[0])  # stable: the last change of an article still wins
+    for sql, run in groupby(changes, key=lambda c: c[1]):
+        await db.executemany(sql, [c[2] for c in run])
 
 
 async def _post_names(db: Session, articles: Sequence[Article], now: datetime) -> dict[str, str]:

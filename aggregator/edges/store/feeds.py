@@ -33,6 +33,7 @@ class FeedsMixin:
                         json.dumps(list(f.categories), ensure_ascii=False),
                         f.post_author,
                         f.enabled,
+                        f.dedupe,
                     )
                     for f in feeds
                 ],

@@ -10,7 +10,9 @@ from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
-SCHEMA_VERSION = 4
+from .queries import COUNT_DUPLICATES
+
+SCHEMA_VERSION = 5
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -59,4 +61,34 @@ async def _lease_owner(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE feeds ADD COLUMN lease_owner TEXT")
 
 
-MIGRATIONS: dict[int, Migration] = {1: _filters, 2: _identity_links, 3: _lease_owner}
+async def _near_duplicates(db: aiosqlite.Connection) -> None:
+    """4 -> 5: near-duplicates: the band key table over an explicit article number (seq, the
+    rowid's order so far), each feed's dedupe flag and its count of merged entries (those
+    already merged into another feed's live article), the articles' revision (a content
+    change that keeps the content hash: a fetched page, a fuller copy). Articles stored before
+    have no keys: they are found by link and fingerprint only."""
+    await db.execute("ALTER TABLE feeds ADD COLUMN dedupe INTEGER NOT NULL DEFAULT 1")
+    await db.execute("ALTER TABLE feeds ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0")
+    await db.execute(COUNT_DUPLICATES)
+    await db.execute("ALTER TABLE articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
+    await db.execute("ALTER TABLE articles ADD COLUMN seq INTEGER")
+    await db.execute("UPDATE articles SET seq = rowid")
+    await db.execute("CREATE UNIQUE INDEX articles_seq ON articles (seq)")
+    await db.execute(
+        """
+        CREATE TABLE near_keys (
+            key INTEGER NOT NULL,
+            article INTEGER NOT NULL,
+            PRIMARY KEY (key, article)
+        ) WITHOUT ROWID
+        """
+    )
+    await db.execute("CREATE INDEX near_keys_article ON near_keys (article)")
+
+
+MIGRATIONS: dict[int, Migration] = {
+    1: _filters,
+    2: _identity_links,
+    3: _lease_owner,
+    4: _near_duplicates,
+}

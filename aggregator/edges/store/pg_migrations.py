@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-SCHEMA_VERSION = 2
+from .queries import COUNT_DUPLICATES
+
+SCHEMA_VERSION = 3
 
 Migration = Callable[[Any], Awaitable[None]]  # called with an asyncpg connection
 
@@ -47,4 +49,24 @@ async def _identity_links(conn: Any) -> None:
     await conn.execute("CREATE INDEX page_queue_feed ON page_queue (feed_id, queued_at)")
 
 
-MIGRATIONS: dict[int, Migration] = {1: _identity_links}
+async def _near_duplicates(conn: Any) -> None:
+    """2 -> 3: as SQLite's 4 -> 5: the band key table (over articles.seq, now indexed), each
+    feed's dedupe flag and its count of merged entries, the articles' revision."""
+    await conn.execute("ALTER TABLE feeds ADD COLUMN dedupe BOOLEAN NOT NULL DEFAULT TRUE")
+    await conn.execute("ALTER TABLE feeds ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0")
+    await conn.execute(COUNT_DUPLICATES)
+    await conn.execute("ALTER TABLE articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
+    await conn.execute("CREATE UNIQUE INDEX articles_seq ON articles (seq)")
+    await conn.execute(
+        """
+        CREATE TABLE near_keys (
+            key BIGINT NOT NULL,
+            article BIGINT NOT NULL,
+            PRIMARY KEY (key, article)
+        )
+        """
+    )
+    await conn.execute("CREATE INDEX near_keys_article ON near_keys (article)")
+
+
+MIGRATIONS: dict[int, Migration] = {1: _identity_links, 2: _near_duplicates}

@@ -12,10 +12,10 @@ What changes with many workers, and how each is kept safe:
   ``save``/``release`` lets a lease go, so a worker whose lease expired cannot free the feed
   from under the worker that took it over.
 - **Exactly once.** ``save`` locks the feed's row, then serializes on each incoming article's
-  canonical URL and fingerprint with transaction advisory locks before it reads what is known
-  (``lock_feed``, ``lock_keys``; the sequence is explained at ``Store.save``). In READ
-  COMMITTED each statement sees what committed before it began, so the second of two racing
-  saves waits for the first to commit and then finds its article.
+  canonical URL, fingerprint and near-duplicate band keys with transaction advisory locks
+  before it reads what is known (``lock_feed``, ``lock_keys``; the sequence is explained at
+  ``Store.save``). In READ COMMITTED each statement sees what committed before it began, so
+  the second of two racing saves waits for the first to commit and then finds its article.
 - **One publisher.** ``lead_publisher`` holds a session advisory lock on a connection of its
   own; the server drops it with the session when the process dies.
 
@@ -233,12 +233,14 @@ class PostgresDatabase(Database):
         await db.execute("SELECT 1 FROM feeds WHERE id = $1 FOR UPDATE", feed_id)
 
     async def lock_keys(self, db: Session, articles: Sequence[Article]) -> None:
-        """``pg_advisory_xact_lock`` on a 64-bit hash of each canonical URL and fingerprint,
-        sorted so that two saves never wait on each other in a cycle. Every save also holds
-        the save lock shared; a batch of more than MAX_KEY_LOCKS keys takes it exclusive
-        instead (the lock table is finite), which excludes every other save."""
+        """``pg_advisory_xact_lock`` on a 64-bit hash of each canonical URL, fingerprint and
+        near-duplicate band key, sorted so that two saves never wait on each other in a cycle.
+        Every save also holds the save lock shared; a batch of more than MAX_KEY_LOCKS keys
+        takes it exclusive instead (the lock table is finite), which excludes every other
+        save."""
         keys = {lock_id("url", a.canonical_url) for a in articles if a.canonical_url}
         keys |= {lock_id("fingerprint", a.fingerprint) for a in articles if a.fingerprint}
+        keys |= {lock_id("band", str(key)) for a in articles for key in a.signature}
         if len(keys) > MAX_KEY_LOCKS:
             await db.execute("SELECT pg_advisory_xact_lock($1)", _SAVE_LOCK)
             return

@@ -36,7 +36,9 @@ CREATE TABLE feeds (
     lease_owner TEXT,                   -- which worker (store instance): only it releases
     rules_hash TEXT NOT NULL DEFAULT '',
     filtered INTEGER NOT NULL DEFAULT 0,
-    url_via TEXT                        -- how url left config_url: redirect, page; NULL = as is
+    url_via TEXT,                       -- how url left config_url: redirect, page; NULL = as is
+    dedupe BOOLEAN NOT NULL DEFAULT TRUE,  -- from config: false, never merged with another feed
+    duplicates INTEGER NOT NULL DEFAULT 0  -- entries merged into another feed's article
 );
 -- Due feeds, oldest first (claim_due); the partial predicate is repeated there.
 CREATE INDEX feeds_due ON feeds (next_check_at NULLS FIRST, id)
@@ -60,11 +62,13 @@ CREATE TABLE articles (
     updated TIMESTAMPTZ,
     first_seen TIMESTAMPTZ NOT NULL,
     changed_at TIMESTAMPTZ NOT NULL,
-    post_path TEXT COLLATE "C" NOT NULL UNIQUE
+    post_path TEXT COLLATE "C" NOT NULL UNIQUE,
+    revision INTEGER NOT NULL DEFAULT 0  -- counts changes of content (mark_rendered)
 );
 -- canonical_url is a per-article link only (NULL when the link identifies nothing).
 CREATE INDEX articles_canonical_url ON articles (canonical_url) WHERE canonical_url IS NOT NULL;
 CREATE INDEX articles_fingerprint ON articles (fingerprint);
+CREATE UNIQUE INDEX articles_seq ON articles (seq);  -- the number near_keys uses
 CREATE INDEX articles_sort ON articles ((coalesce(published, first_seen)));
 CREATE INDEX articles_feed ON articles (feed_id);
 -- Posts to (re)write: queries must repeat this WHERE term exactly to use the index.
@@ -80,6 +84,16 @@ CREATE TABLE entries (
     PRIMARY KEY (feed_id, entry_key)
 );
 CREATE INDEX entries_article ON entries (article_id);
+
+-- Near-duplicates: the LSH band keys of each article's texts (steps/similar.py), its own and
+-- its merged copies'; article is articles.seq. A key shared by very many articles
+-- (boilerplate) stops taking more (Store.save).
+CREATE TABLE near_keys (
+    key BIGINT NOT NULL,
+    article BIGINT NOT NULL,
+    PRIMARY KEY (key, article)
+);
+CREATE INDEX near_keys_article ON near_keys (article);
 
 -- full_text pages still to fetch (past a pass's page cap, or after a transient failure).
 CREATE TABLE page_queue (

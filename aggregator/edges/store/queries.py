@@ -16,7 +16,7 @@ FEED_COLUMNS = """
     f.id, f.name, f.url, f.etag, f.last_modified, f.body_hash, f.error_count, f.last_fetch_at,
     f.last_status, f.last_error, f.next_check_at, f.enabled, f.in_config, f.disabled_reason,
     f.check_interval, f.schedule_reason, f.entry_gap, f.document_hint, f.rules_hash, f.filtered,
-    f.config_url, f.url_via
+    f.config_url, f.url_via, f.dedupe, f.duplicates
 """
 
 # "updated" is the newest of the article's own dates and of a change seen after its first
@@ -27,7 +27,7 @@ ARTICLE_COLUMNS = """
     CASE WHEN a.changed_at > a.first_seen
           AND a.changed_at > coalesce(a.updated, a.published, a.first_seen)
          THEN a.changed_at ELSE coalesce(a.updated, a.published, a.first_seen) END,
-    a.post_path, f.categories, f.author, a.content_hash
+    a.post_path, f.categories, f.author, a.content_hash, a.revision
 """
 
 # -- feeds and their schedule ---------------------------------------------------------------
@@ -37,8 +37,8 @@ UNLIST_FEEDS = "UPDATE feeds SET in_config = FALSE WHERE in_config AND NOT name 
 # A row that already matches the config is left unwritten: many workers starting with one
 # config do not rewrite every feed row. A changed URL forgets what was learned from the old.
 UPSERT_FEED = """
-    INSERT INTO feeds AS f (name, config_url, url, categories, author, enabled)
-    VALUES ($1, $2, $2, $3, $4, $5)
+    INSERT INTO feeds AS f (name, config_url, url, categories, author, enabled, dedupe)
+    VALUES ($1, $2, $2, $3, $4, $5, $6)
     ON CONFLICT (name) DO UPDATE SET
         url = CASE WHEN f.config_url = excluded.config_url THEN f.url ELSE excluded.url END,
         etag = CASE WHEN f.config_url = excluded.config_url THEN f.etag END,
@@ -49,10 +49,12 @@ UPSERT_FEED = """
         categories = excluded.categories,
         author = excluded.author,
         enabled = excluded.enabled,
+        dedupe = excluded.dedupe,
         in_config = TRUE
-    WHERE (f.config_url, f.categories, f.author, f.enabled, f.in_config)
+    WHERE (f.config_url, f.categories, f.author, f.enabled, f.dedupe, f.in_config)
           IS DISTINCT FROM
-          (excluded.config_url, excluded.categories, excluded.author, excluded.enabled, TRUE)
+          (excluded.config_url, excluded.categories, excluded.author, excluded.enabled,
+           excluded.dedupe, TRUE)
 """
 
 FEED_STATES = f"""
@@ -93,12 +95,16 @@ FEED_ARTICLES = """
 
 _OWNED = "SELECT id FROM articles WHERE feed_id = $1"
 # Forgetting feed $1, in this order. Feeds that also saw its articles are read afresh:
-# body_hash '' (not NULL, which means never read: the first fetch's backlog would apply).
+# body_hash '' (not NULL, which means never read: the first fetch's backlog would apply);
+# their entries merged into its articles are forgotten, and no longer counted.
 FORGET_FEED = (
-    "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = ''"
+    "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = '',"
+    " duplicates = duplicates - (SELECT count(*) FROM entries e"
+    f" WHERE e.feed_id = feeds.id AND e.article_id IN ({_OWNED}))"
     f" WHERE id IN (SELECT feed_id FROM entries WHERE article_id IN ({_OWNED})) AND id != $1",
     f"DELETE FROM entries WHERE article_id IN ({_OWNED}) OR feed_id = $1",
     "DELETE FROM page_queue WHERE feed_id = $1",
+    "DELETE FROM near_keys WHERE article IN (SELECT seq FROM articles WHERE feed_id = $1)",
     "DELETE FROM articles WHERE feed_id = $1",
     "DELETE FROM fetch_log WHERE feed_id = $1",
     "DELETE FROM feeds WHERE id = $1",
@@ -117,17 +123,11 @@ KNOWN_KEYS = """
 
 TAKEN_POST_NAMES = "SELECT post_path FROM articles WHERE post_path = ANY($1)"
 
-INSERT_ARTICLE = """
-    INSERT INTO articles (id, feed_id, canonical_url, fingerprint, content_hash, link, title,
-        author, content, image, published, updated, first_seen, changed_at, post_path)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-    ON CONFLICT (id) DO NOTHING
-"""
 
 UPDATE_ARTICLE = """
     UPDATE articles SET canonical_url = $1, fingerprint = $2, content_hash = $3, link = $4,
         title = $5, author = $6, content = $7, image = $8, published = $9, updated = $10,
-        changed_at = $11
+        changed_at = $11, revision = revision + 1
     WHERE id = $12
 """
 
@@ -160,8 +160,38 @@ UPDATE_FEED = """
         filtered = coalesce($18, filtered),
         disabled_reason = coalesce($19, disabled_reason),
         lease_until = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_until END,
-        lease_owner = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_owner END
+        lease_owner = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_owner END,
+        duplicates = duplicates + $22
     WHERE id = $1
+"""
+
+# -- near-duplicates (Store.save) ---------------------------------------------------------------
+
+# Stored articles holding one of the band keys $1 (each key is held by at most
+# MAX_ARTICLES_PER_KEY): (key, article id, whether feed $2 may merge with it: another feed,
+# both with dedupe), oldest first.
+NEAR_HOLDERS = """
+    SELECT k.key, a.id,
+           a.feed_id != $2 AND f.dedupe AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2)
+    FROM near_keys k
+    JOIN articles a ON a.seq = k.article
+    JOIN feeds f ON f.id = a.feed_id
+    WHERE k.key = ANY($1)
+    ORDER BY k.article
+"""
+NEAR_TEXTS = "SELECT id, content FROM articles WHERE id = ANY($1)"
+# A copy fuller than the stored text (a teaser): the article takes it; its post is rewritten.
+TAKE_FULLER = """
+    UPDATE articles SET content = $1, image = coalesce(image, $2), rendered_hash = NULL,
+        changed_at = $3, revision = revision + 1
+    WHERE id = $4
+"""
+# Entries of a feed that map to another feed's article (migrations; kept since in the feed's
+# row: UPDATE_FEED, FORGET_FEED).
+COUNT_DUPLICATES = """
+    UPDATE feeds SET duplicates = (
+        SELECT count(*) FROM entries e JOIN articles a ON a.id = e.article_id
+        WHERE e.feed_id = feeds.id AND a.feed_id != feeds.id)
 """
 
 LOG_FETCH = """
@@ -178,7 +208,7 @@ QUEUED_PAGES = """
 """
 PAGE_CONTENT = """
     UPDATE articles SET content = $1, image = coalesce($2, image), rendered_hash = NULL,
-        changed_at = $3
+        changed_at = $3, revision = revision + 1
     WHERE id = $4
 """
 PAGE_RETRIED = "UPDATE page_queue SET attempts = attempts + 1 WHERE article_id = $1"
@@ -189,6 +219,9 @@ PAGE_DONE = "DELETE FROM page_queue WHERE article_id = $1 AND (NOT $2 OR attempt
 
 EXPIRED_ARTICLES = "SELECT id, post_path FROM articles WHERE coalesce(published, first_seen) < $1"
 UNQUEUE_PAGES = "DELETE FROM page_queue WHERE article_id = ANY($1)"
+UNINDEX_ARTICLES = (
+    "DELETE FROM near_keys WHERE article IN (SELECT seq FROM articles WHERE id = ANY($1))"
+)
 DELETE_ARTICLES = "DELETE FROM articles WHERE id = ANY($1)"
 TRIM_LOG = "DELETE FROM fetch_log WHERE at < $1"
 
@@ -201,8 +234,11 @@ PENDING_POSTS = f"""
     ORDER BY a.id
     LIMIT $1
 """
+# Only when the content is still the one rendered: a change since (a new content hash, or a
+# fetched page or a fuller copy, which keep it: revision) stays pending.
 MARK_RENDERED = (
-    "UPDATE articles SET rendered_hash = content_hash WHERE id = $1 AND content_hash = $2"
+    "UPDATE articles SET rendered_hash = content_hash"
+    " WHERE id = $1 AND content_hash = $2 AND revision = $3"
 )
 MARK_ALL_UNRENDERED = "UPDATE articles SET rendered_hash = NULL"
 MARK_UNRENDERED = MARK_ALL_UNRENDERED + " WHERE id = ANY($1)"
@@ -226,11 +262,20 @@ _DUE_FEEDS = f"""
     LIMIT $2
 """
 
+# Feed $2's own articles, and other feeds' when both may be merged (dedupe).
 _MATCHES = """
     SELECT a.{column}, a.id, f.name, a.content_hash, a.canonical_url, a.fingerprint, a.title
     FROM articles a JOIN feeds f ON f.id = a.feed_id
     WHERE a.{column} = ANY($1)
-    ORDER BY a.first_seen, {insertion_order}
+      AND (a.feed_id = $2 OR (f.dedupe AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2)))
+    ORDER BY a.first_seen, a.seq
+"""
+
+_INSERT_ARTICLE = """
+    INSERT INTO articles (id, feed_id, canonical_url, fingerprint, content_hash, link, title,
+        author, content, image, published, updated, first_seen, changed_at, post_path{seq})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15{next_seq})
+    ON CONFLICT (id) DO NOTHING
 """
 
 
@@ -239,21 +284,45 @@ class Dialect:
     """The statements written differently per backend."""
 
     due_feeds: str  # $1 now, $2 how many candidates
-    matches_by_url: str  # stored articles with one of the canonical URLs $1, oldest first
+    # stored articles with one of the canonical URLs $1 that feed $2 may match, oldest first
+    matches_by_url: str
     matches_by_fingerprint: str
+    insert_article: str  # articles.seq: PostgreSQL's identity, SQLite's max + 1
+    # Band keys (key, article id; the row holds the article's number): SQLite one pair per
+    # execution (executemany: faster there than any list form), PostgreSQL all at once from
+    # two arrays ($1 keys, $2 article ids).
+    insert_near_keys: str
+    near_keys_as_arrays: bool
 
 
-def _dialect(insertion_order: str, lock_due: str) -> Dialect:
+def _dialect(next_seq: str, lock_due: str, near_keys_from: str | None) -> Dialect:
     return Dialect(
         due_feeds=_DUE_FEEDS + lock_due,
-        matches_by_url=_MATCHES.format(column="canonical_url", insertion_order=insertion_order),
-        matches_by_fingerprint=_MATCHES.format(
-            column="fingerprint", insertion_order=insertion_order
+        matches_by_url=_MATCHES.format(column="canonical_url"),
+        matches_by_fingerprint=_MATCHES.format(column="fingerprint"),
+        insert_article=_INSERT_ARTICLE.format(
+            seq=", seq" if next_seq else "", next_seq=f", {next_seq}" if next_seq else ""
         ),
+        insert_near_keys=(
+            "INSERT INTO near_keys (key, article) "
+            + (near_keys_from or "SELECT $1, seq FROM articles WHERE id = $2")
+            + " ON CONFLICT DO NOTHING"
+        ),
+        near_keys_as_arrays=near_keys_from is not None,
     )
 
 
-SQLITE = _dialect(insertion_order="a.rowid", lock_due="")
+# One writer at a time: the next number is the largest so far plus one (an index lookup).
+SQLITE = _dialect(
+    next_seq="(SELECT coalesce(max(seq), 0) + 1 FROM articles)",
+    lock_due="",
+    near_keys_from=None,
+)
 # The rows a claim takes stay locked until it commits; rows a save or a sync holds are
-# skipped, not waited for. (PostgreSQL has no rowid: articles.seq counts insertions.)
-POSTGRES = _dialect(insertion_order="a.seq", lock_due="FOR UPDATE SKIP LOCKED")
+# skipped, not waited for.
+POSTGRES = _dialect(
+    next_seq="",
+    lock_due="FOR UPDATE SKIP LOCKED",
+    near_keys_from="SELECT p.key, a.seq FROM unnest($1::bigint[], $2::text[]) AS p(key, id)"
+    " JOIN articles a ON a.id = p.id",
+)

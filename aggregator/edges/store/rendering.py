@@ -22,8 +22,9 @@ class RenderingMixin:
             rows = await db.fetch(q.PENDING_POSTS, limit)
         return [stored_article(r, self._db.to_time) for r in rows]
 
-    async def mark_rendered(self, rendered: Sequence[tuple[str, str]]) -> None:
-        """(article id, content hash written) pairs; a newer change stays pending."""
+    async def mark_rendered(self, rendered: Sequence[tuple[str, str, int]]) -> None:
+        """(article id, content hash, revision) of the posts written; a newer change stays
+        pending."""
         async with self._db.write("mark rendered") as db:
             await db.executemany(q.MARK_RENDERED, sorted(rendered))  # row locks in id order
 

@@ -37,7 +37,7 @@ ToTime = Callable[[Any], datetime | None]  # a stored time -> an aware datetime
 
 def content_values(a: Article) -> tuple[Any, ...]:
     """An article's stored fields from canonical_url to updated, in the order
-    queries.INSERT_ARTICLE and queries.UPDATE_ARTICLE list them."""
+    Dialect.insert_article and queries.UPDATE_ARTICLE list them."""
     return (
         a.canonical_url,
         a.fingerprint,
@@ -79,6 +79,8 @@ def feed_state(
         filtered=r[19],
         config_url=r[20],
         url_via=r[21],
+        dedupe=bool(r[22]),
+        duplicates=r[23],
         article_count=article_count,
         pages_waiting=pages_waiting,
     )
@@ -93,7 +95,7 @@ def match(r: Row) -> Match:
 def stored_article(r: Row, to_time: ToTime) -> StoredArticle:
     """A row of queries.ARTICLE_COLUMNS: id, feed name, feed URL, link, title, author,
     content, image, published (or first seen), updated, post path, categories (JSON), post
-    author, content hash."""
+    author, content hash, revision."""
     published, updated = to_time(r[8]), to_time(r[9])
     assert published is not None and updated is not None
     return StoredArticle(
@@ -111,6 +113,7 @@ def stored_article(r: Row, to_time: ToTime) -> StoredArticle:
         categories=tuple(json.loads(r[11])),
         post_author=r[12],
         content_hash=r[13],
+        revision=r[14],
     )
 
 
@@ -137,8 +140,9 @@ def pages_to_queue(
     ]
 
 
-def feed_update_values(u: FeedUpdate, worker: str) -> tuple[Any, ...]:
-    """queries.UPDATE_FEED's parameters; ``worker`` names the store whose lease it ends."""
+def feed_update_values(u: FeedUpdate, worker: str, duplicates: int = 0) -> tuple[Any, ...]:
+    """queries.UPDATE_FEED's parameters; ``worker`` names the store whose lease it ends,
+    ``duplicates`` the entries this pass found to be other feeds' articles."""
     return (
         u.feed_id,
         u.url,
@@ -161,6 +165,7 @@ def feed_update_values(u: FeedUpdate, worker: str) -> tuple[Any, ...]:
         u.disable,
         worker,
         u.url_via,
+        duplicates,
     )
 
 

@@ -35,7 +35,11 @@ CREATE TABLE feeds (
     lease_owner TEXT,                   -- which worker (store instance): only it releases
     rules_hash TEXT NOT NULL DEFAULT '',  -- include/exclude rules the stored body was read with
     filtered INTEGER NOT NULL DEFAULT 0,  -- entries the rules turned away in the last document
-    url_via TEXT                        -- how url left config_url: redirect, page; NULL = as is
+    -- (No comma in the comments of the last columns: SQLite's DROP COLUMN would take it for
+    -- the one that ends the column before.)
+    url_via TEXT,                       -- how url left config_url (redirect or page) or NULL
+    dedupe INTEGER NOT NULL DEFAULT 1,  -- from config: 0 = never merged with another feed
+    duplicates INTEGER NOT NULL DEFAULT 0  -- entries merged into another feed's article
 );
 
 CREATE TABLE articles (
@@ -54,8 +58,13 @@ CREATE TABLE articles (
     updated TEXT,
     first_seen TEXT NOT NULL,
     changed_at TEXT NOT NULL,
-    post_path TEXT NOT NULL UNIQUE
+    post_path TEXT NOT NULL UNIQUE,
+    revision INTEGER NOT NULL DEFAULT 0,  -- counts changes of content: a post rendered before
+                                        -- one is not marked rendered after it
+    seq INTEGER                         -- insertion order, the number near_keys uses (a rowid
+                                        -- may change on VACUUM): max + 1 on insert
 );
+CREATE UNIQUE INDEX articles_seq ON articles (seq);
 -- canonical_url is a per-article link only (NULL when the link identifies nothing).
 CREATE INDEX articles_canonical_url ON articles (canonical_url) WHERE canonical_url IS NOT NULL;
 CREATE INDEX articles_fingerprint ON articles (fingerprint);
@@ -73,6 +82,16 @@ CREATE TABLE entries (
     first_seen TEXT NOT NULL,
     PRIMARY KEY (feed_id, entry_key)
 ) WITHOUT ROWID;
+
+-- Near-duplicates: the LSH band keys of each article's texts (steps/similar.py), its own and
+-- its merged copies'; article is articles.seq. A key shared by very many articles
+-- (boilerplate) stops taking more (Store.save).
+CREATE TABLE near_keys (
+    key INTEGER NOT NULL,
+    article INTEGER NOT NULL,
+    PRIMARY KEY (key, article)
+) WITHOUT ROWID;
+CREATE INDEX near_keys_article ON near_keys (article);
 
 -- full_text pages still to fetch (past a pass's page cap, or after a transient failure).
 CREATE TABLE page_queue (

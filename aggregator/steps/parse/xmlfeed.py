@@ -52,6 +52,7 @@ def _entry(e: Any, feed_url: str) -> ParsedEntry:
         guid=_text(e.get("id")) or None,
         link=link,
         title=_text(e.get("title")),
+        title_html=_is_html(e.get("title_detail")),
         author=_text(e.get("author")) or None,
         content_html=content_html,
         # An explicit xml:base wins; feedparser reports the feed URL when there is none, and
@@ -78,6 +79,13 @@ def _content(e: Any) -> tuple[str, str]:
             detail.get("base")
         )
     return "", ""
+
+
+def _is_html(detail: Any) -> bool:
+    """feedparser's type of a text construct: ``text/plain`` when an RSS title shows no
+    markup or an Atom one says ``type="text"``; HTML (or XHTML) otherwise, and when unknown."""
+    kind = detail.get("type") if isinstance(detail, dict) else None
+    return "html" in (kind or "text/html")
 
 
 def _as_html(detail: dict[str, Any]) -> str:

@@ -1,0 +1,524 @@
+"""Near-duplicates across feeds, through the store on both backends and through a whole pass:
+wire, edited and teaser copies (Chinese and Japanese included) join their story, look-alikes
+and short texts stay apart, a teaser stored first takes the full story's text, two workers
+decide the same, ``dedupe = false`` and ``near_duplicates = false`` are obeyed, a second pass
+changes nothing.
+
+The texts are the committed corpus in tests/fixtures/similar (see test_similar.py): four
+originals (English, Chinese, Japanese), a wire copy, an edited copy and a teaser of each, and
+two documents of each look-alike family.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jsonschema
+import pytest
+from server import FeedResource, LoopbackServer, Workspace
+from test_pipeline_backends import one_pass
+from test_store import count
+
+from aggregator.config import FeedConfig
+from aggregator.edges.store import Store, open_store
+from aggregator.edges.store import articles as store_articles
+from aggregator.models import Article, Decision, FeedStatus, FeedUpdate, Outcome, ParsedEntry
+from aggregator.steps.normalize import normalize_entry
+from aggregator.steps.similar import DEFAULT_THRESHOLDS, Thresholds
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+FIXTURES = Path(__file__).parent / "fixtures" / "similar"
+SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
+ORIGINALS = {
+    p.stem: p.read_text(encoding="utf-8").partition("\n\n")
+    for p in sorted((FIXTURES / "originals").glob("*.txt"))
+}
+TITLES = {name: title.strip() for name, (title, _, _) in ORIGINALS.items()}
+TEXTS = {name: body for name, (_, _, body) in ORIGINALS.items()}
+COPIES = {p.stem: p.read_text(encoding="utf-8") for p in sorted((FIXTURES / "copies").glob("*"))}
+LOOKALIKES = {
+    p.stem: p.read_text(encoding="utf-8") for p in sorted((FIXTURES / "lookalikes").glob("*"))
+}
+FAMILIES = sorted({name.rsplit("-", 1)[0] for name in LOOKALIKES})
+
+WIRE = FeedConfig(name="wire", url="http://127.0.0.1/wire.xml")
+PAPER = FeedConfig(name="paper", url="http://127.0.0.1/paper.xml")
+MIRROR = FeedConfig(name="mirror", url="http://127.0.0.1/mirror.xml")
+OWN = FeedConfig(name="own", url="http://127.0.0.1/own.xml", dedupe=False)
+FEEDS = [WIRE, PAPER, MIRROR, OWN]
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def as_html(text: str) -> str:
+    """Paragraphs (blank-line separated) as the HTML a feed would carry."""
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+
+
+def story(feed: FeedConfig, guid: str, title: str, text: str, sign: int = 40) -> Article:
+    """An entry of ``feed`` normalized as a worker would: signed when ``sign`` (min tokens)."""
+    entry = ParsedEntry(
+        guid=guid,
+        link=f"https://{feed.name}.example/{guid}",
+        title=title,
+        author=None,
+        content_html=as_html(text),
+        base_url=f"https://{feed.name}.example/",
+        published=NOW,
+        updated=None,
+    )
+    return normalize_entry(entry, feed, feed.url, NOW, sign=sign)
+
+
+def original(feed: FeedConfig, name: str) -> Article:
+    return story(feed, name, TITLES[name], TEXTS[name])
+
+
+def copy_of(feed: FeedConfig, name: str) -> Article:
+    """A copy (``story-en.wire``) under its own guid, link and a reworded title."""
+    return story(feed, name, f"{TITLES[name.split('.')[0]]} | {feed.name}", COPIES[name])
+
+
+def wire(text: str) -> str:
+    return f"ROME (AFP) - {text}\n\n© AFP. All rights reserved. Reproduction prohibited."
+
+
+async def save(
+    store: Store,
+    feed: FeedConfig,
+    articles: Sequence[Article],
+    near: Thresholds | None = DEFAULT_THRESHOLDS,
+) -> list[Decision]:
+    states = await store.sync_feeds(FEEDS)
+    update = FeedUpdate(feed_id=states[feed.name].id, now=NOW, status=FeedStatus.OK)
+    return await store.save(update, articles, near)
+
+
+def near_rows(database: str, article_id: str | None = None) -> int:
+    """Band key rows, of one article or all (read beside the store: not inside a loop)."""
+    return count(database, _near_table(article_id))
+
+
+async def near_rows_now(database: str) -> int:
+    """Band key rows, read beside the store from inside the running loop."""
+    if "://" not in database:
+        return near_rows(database)
+    import asyncpg
+
+    conn = await asyncpg.connect(database)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM near_keys"))
+    finally:
+        await conn.close()
+
+
+def _near_table(article_id: str | None) -> str:
+    if article_id is None:
+        return "near_keys"
+    return f"near_keys WHERE article = (SELECT seq FROM articles WHERE id = '{article_id}')"
+
+
+def test_the_fixture_texts_are_signed() -> None:
+    """Every text below is long enough to be signed: what stays apart does so by its text."""
+    for text in [*TEXTS.values(), *COPIES.values(), *LOOKALIKES.values()]:
+        assert story(PAPER, "g", "t", text).signature, text[:60]
+
+
+# -- the store ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(COPIES))
+def test_a_copy_in_another_feed_joins_its_story(database: str, name: str) -> None:
+    """Wire, edited and teaser copies of English, Chinese and Japanese stories: the copy's
+    entry maps to the stored article, no article of its own, counted as its feed's duplicate."""
+    first = original(PAPER, name.split(".")[0])
+
+    async def go() -> tuple[list[Decision], list[Decision], dict[str, int]]:
+        store = await open_store(database)
+        try:
+            stored = await save(store, PAPER, [first])
+            merged = await save(store, WIRE, [copy_of(WIRE, name)])
+            counts = {s.name: s.duplicates for s in await store.feed_states()}
+            return stored, merged, counts
+        finally:
+            await store.close()
+
+    [stored], [merged], duplicates = run(go())
+    assert stored.outcome is Outcome.NEW
+    assert (merged.outcome, merged.target, merged.fuller) == (Outcome.DUPLICATE, first.id, False)
+    assert count(database, "articles") == 1
+    assert count(database, "entries") == 2
+    assert duplicates == {"mirror": 0, "own": 0, "paper": 0, "wire": 1}
+    assert near_rows(database, first.id) >= len(first.signature), "the copy's keys join it"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_look_alikes_under_one_title_stay_apart(database: str, family: str) -> None:
+    """Weather and market reports, letters, briefings with shared boilerplate, podcast notes:
+    same title, similar shape, other facts. Both are kept."""
+    a = story(PAPER, "a", "Today", LOOKALIKES[f"{family}-0"])
+    b = story(WIRE, "b", "Today", LOOKALIKES[f"{family}-1"])
+
+    async def go() -> list[Outcome]:
+        store = await open_store(database)
+        try:
+            decisions = await save(store, PAPER, [a]) + await save(store, WIRE, [b])
+            return [d.outcome for d in decisions]
+        finally:
+            await store.close()
+
+    assert run(go()) == [Outcome.NEW, Outcome.NEW]
+    assert count(database, "articles") == 2
+
+
+def test_distinct_stories_and_short_texts_are_never_merged(database: str) -> None:
+    """Every original and look-alike from one feed, then from another feed again with other
+    guids and titles but the same short texts: short texts are not signed, and a text that is
+    merged here is merged only into itself."""
+    short = "The harbor bridge is closed for repairs until Friday morning, the city said."
+    paper = [story(PAPER, f"p{i}", f"P {i}", t) for i, t in enumerate([*TEXTS.values(), short])]
+    paper += [story(PAPER, f"l-{n}", n, LOOKALIKES[n]) for n in sorted(LOOKALIKES)]
+    again = [story(WIRE, "short", "Other title", short)]
+
+    async def go() -> tuple[list[Decision], list[Decision]]:
+        store = await open_store(database)
+        try:
+            return await save(store, PAPER, paper), await save(store, WIRE, again)
+        finally:
+            await store.close()
+
+    first, second = run(go())
+    assert all(d.outcome is Outcome.NEW for d in first), "one feed: the guid rules decide"
+    assert again[0].signature == ()
+    assert [d.outcome for d in second] == [Outcome.NEW], "similarity alone never merges it"
+    assert count(database, "articles") == len(paper) + 1
+
+
+@pytest.mark.parametrize("name", sorted(TEXTS))
+def test_a_stored_teaser_takes_the_full_storys_text(database: str, name: str) -> None:
+    """The teaser came first; the full story from another feed is a duplicate whose text the
+    article takes: one post, written again (even when the publisher marks the teaser's
+    rendering done after the merge), its identity and content hash the teaser's."""
+    teaser = copy_of(MIRROR, f"{name}.teaser")
+    full = original(PAPER, name)
+
+    async def go() -> tuple[Decision, str, list[str]]:
+        store = await open_store(database)
+        try:
+            await save(store, MIRROR, [teaser])
+            rendering = await store.pending_posts(10)
+            [merged] = await save(store, PAPER, [full])
+            await store.mark_rendered([(a.id, a.content_hash, a.revision) for a in rendering])
+            [post] = await store.pending_posts(10)
+            return merged, post.content, [post.id, post.content_hash]
+        finally:
+            await store.close()
+
+    merged, content, (post_id, content_hash) = run(go())
+    assert (merged.outcome, merged.target, merged.fuller) == (Outcome.DUPLICATE, teaser.id, True)
+    assert content == full.content, "the post is written again, with the full text"
+    assert (post_id, content_hash) == (teaser.id, teaser.content_hash)
+    assert count(database, "articles") == 1
+
+
+def test_a_teaser_after_its_story_changes_nothing(database: str) -> None:
+    full = original(PAPER, "story-en")
+    teaser = copy_of(MIRROR, "story-en.teaser")
+
+    async def go() -> tuple[Decision, list[str]]:
+        store = await open_store(database)
+        try:
+            await save(store, PAPER, [full])
+            await store.mark_rendered([(full.id, full.content_hash, 0)])
+            [merged] = await save(store, MIRROR, [teaser])
+            return merged, [a.id for a in await store.pending_posts(10)]
+        finally:
+            await store.close()
+
+    merged, pending = run(go())
+    assert (merged.outcome, merged.target, merged.fuller) == (Outcome.DUPLICATE, full.id, False)
+    assert pending == [], "the stored text stays, the post is not rewritten"
+
+
+def test_within_one_feed_similar_entries_stay_apart(database: str) -> None:
+    """A feed that posts a story and, under another guid, its edited version: the guid rules
+    decide within a feed, similarity only across feeds."""
+    first = original(PAPER, "story-en")
+    edited = story(PAPER, "edited", "Edited", COPIES["story-en.edited"])
+
+    async def go() -> list[Outcome]:
+        store = await open_store(database)
+        try:
+            return [
+                d.outcome
+                for d in await save(store, PAPER, [first]) + await save(store, PAPER, [edited])
+            ]
+        finally:
+            await store.close()
+
+    assert run(go()) == [Outcome.NEW, Outcome.NEW]
+
+
+def test_a_feed_with_dedupe_false_is_never_merged_either_way(database: str) -> None:
+    """``dedupe = false``: neither its entries into others' articles, nor others' into its own,
+    by similarity, fingerprint or link, even with signatures at hand."""
+    theirs = original(PAPER, "story-en")
+    ours = original(OWN, "story-zh")
+    exact = replace(theirs, id=original(OWN, "story-en").id, feed_name=OWN.name)
+
+    async def go() -> list[Outcome]:
+        store = await open_store(database)
+        try:
+            decisions = await save(store, PAPER, [theirs])
+            decisions += await save(store, OWN, [ours, copy_of(OWN, "story-en.wire"), exact])
+            decisions += await save(store, WIRE, [copy_of(WIRE, "story-zh.wire")])
+            same_link = replace(original(WIRE, "story-zh"), canonical_url=ours.canonical_url)
+            decisions += await save(store, WIRE, [same_link])
+            return [d.outcome for d in decisions]
+        finally:
+            await store.close()
+
+    assert run(go()) == [Outcome.NEW] * 6
+    assert count(database, "articles") == 6
+
+
+def test_near_duplicates_off_merges_by_link_and_text_only(database: str) -> None:
+    async def go() -> list[Outcome]:
+        store = await open_store(database)
+        try:
+            decisions = await save(store, PAPER, [original(PAPER, "story-en")], near=None)
+            decisions += await save(store, WIRE, [copy_of(WIRE, "story-en.wire")], near=None)
+            return [d.outcome for d in decisions]
+        finally:
+            await store.close()
+
+    assert run(go()) == [Outcome.NEW, Outcome.NEW]
+    assert near_rows(database) == 0, "no keys are kept either"
+
+
+def test_a_second_save_of_the_same_entries_changes_nothing(database: str) -> None:
+    batches = [
+        (MIRROR, [copy_of(MIRROR, "story-ja.teaser")]),
+        (PAPER, [original(PAPER, "story-ja"), original(PAPER, "story-en")]),
+        (WIRE, [copy_of(WIRE, "story-ja.wire"), copy_of(WIRE, "story-en.edited")]),
+    ]
+
+    async def go() -> tuple[list[Outcome], list[Outcome], list[int], list[int]]:
+        store = await open_store(database)
+        try:
+            first = [d.outcome for f, a in batches for d in await save(store, f, a)]
+            rows = await near_rows_now(database)
+            contents = [a.content for a in await store.newest(10)]
+            again = [d.outcome for f, a in batches for d in await save(store, f, a)]
+            after = [a.content for a in await store.newest(10)]
+            dupes = [s.duplicates for s in await store.feed_states()]
+            return first, again, [rows, await near_rows_now(database)], [contents == after, *dupes]
+        finally:
+            await store.close()
+
+    first, again, rows, (same, *duplicates) = run(go())
+    new, dup = Outcome.NEW, Outcome.DUPLICATE
+    assert first == [new, dup, new, dup, dup]
+    assert again == [Outcome.UNCHANGED] * 5
+    assert rows[0] == rows[1] and same
+    assert duplicates == [0, 0, 1, 2]  # mirror, own, paper, wire (feed_states by name)
+
+
+def test_deleted_articles_take_their_keys_along(database: str) -> None:
+    stories = [original(PAPER, name) for name in sorted(TEXTS)]
+
+    async def go() -> list[int]:
+        store = await open_store(database)
+        try:
+            await save(store, PAPER, stories)
+            await save(store, WIRE, [copy_of(WIRE, "story-zh.wire")])
+            counts = [await near_rows_now(database)]
+            await store.delete_articles([stories[0].id])
+            counts.append(await near_rows_now(database))
+            await store.delete_feed(PAPER.name)
+            counts.append(await near_rows_now(database))
+            counts += [s.duplicates for s in await store.feed_states()]
+            return counts
+        finally:
+            await store.close()
+
+    before, after_one, after_feed, *duplicates = run(go())
+    assert before >= 24 * len(stories)
+    assert before - after_one == near_rows_of(stories[0])
+    assert after_feed == 0
+    assert duplicates == [0, 0, 0], "the wire's merged entry went with the paper's article"
+
+
+def near_rows_of(article: Article) -> int:
+    return len(set(article.signature))
+
+
+def test_a_band_key_that_many_articles_share_stops_taking_more(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Boilerplate: every article of a site opening with the same lines shares those band
+    keys; past the cap they are not kept for more articles (each keeps its other keys)."""
+    monkeypatch.setattr(store_articles, "MAX_ARTICLES_PER_KEY", 3)
+    texts = [LOOKALIKES[f"weather-{i}"] for i in (0, 1)] + list(TEXTS.values())
+    common = (1, 2, 3)
+    articles = [
+        replace(s, signature=common + s.signature)
+        for s in (story(PAPER, f"g{i}", "t", t) for i, t in enumerate(texts))
+    ]
+
+    async def go() -> None:
+        store = await open_store(database)
+        try:
+            await save(store, PAPER, articles)
+        finally:
+            await store.close()
+
+    run(go())
+    for key in common:
+        assert count(database, f"near_keys WHERE key = {key}") == 3
+    kept = [near_rows(database, a.id) - len(set(a.signature)) for a in articles]
+    assert kept == [0, 0, 0, -3, -3, -3], "the first three hold them, the others all the rest"
+
+
+def test_two_workers_saving_copies_at_once_decide_one_new_one_duplicate(database: str) -> None:
+    """A story and its wire copy (other link, guid, title and text) saved by two workers at
+    the same moment, story after story, look-alikes of earlier rounds among them: exactly one
+    NEW and one DUPLICATE each time (PostgreSQL: the band keys' locks)."""
+    texts = [*TEXTS.values(), *(LOOKALIKES[n] for n in sorted(LOOKALIKES))]
+
+    async def go() -> list[list[Outcome]]:
+        one, two = await open_store(database), await open_store(database)
+        try:
+            ids = {s.name: s.id for s in (await one.sync_feeds(FEEDS)).values()}
+
+            async def save_one(store: Store, article: Article) -> Outcome:
+                update = FeedUpdate(feed_id=ids[article.feed_name], now=NOW, status=FeedStatus.OK)
+                [decision] = await store.save(update, [article], DEFAULT_THRESHOLDS)
+                return decision.outcome
+
+            rounds = []
+            for n, text in enumerate(texts):
+                a = story(PAPER, f"p{n}", f"Story {n}", text)
+                b = story(WIRE, f"w{n}", f"Story {n} | AFP", wire(text))
+                got = await asyncio.gather(save_one(one, a), save_one(two, b))
+                rounds.append(sorted(got, key=lambda o: o.value))
+            return rounds
+        finally:
+            await one.close()
+            await two.close()
+
+    rounds = run(go())
+    assert all(r == [Outcome.DUPLICATE, Outcome.NEW] for r in rounds), rounds
+    assert count(database, "articles") == len(rounds)
+
+
+# -- a whole pass ------------------------------------------------------------------------------
+
+
+def rss(items: Sequence[tuple[str, str, str]], channel: str = "T") -> bytes:
+    """(guid, title, text) items; each links to its own page."""
+    body = "".join(
+        f"<item><title>{html.escape(title)}</title><guid>{html.escape(guid)}</guid>"
+        f"<link>https://{html.escape(guid)}.example/story</link>"
+        f"<description>{html.escape(as_html(text))}</description></item>"
+        for guid, title, text in items
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{channel}</title>{body}'.encode()
+        + (b"</channel></rss>")
+    )
+
+
+def serve_sources(loopback: LoopbackServer, channel: str = "T") -> list[dict[str, object]]:
+    """Four sources of the same four stories, in the order a pass with concurrency 1 reads
+    them: teasers first, then the stories, their wire copies and edited copies; and a source
+    of look-alikes."""
+    names = sorted(TEXTS)
+    sources = {
+        "teasers": [(f"t-{n}", TITLES[n], COPIES[f"{n}.teaser"]) for n in names],
+        "stories": [(f"s-{n}", TITLES[n], TEXTS[n]) for n in names],
+        "wire": [(f"w-{n}", f"{TITLES[n]} | Wire", COPIES[f"{n}.wire"]) for n in names],
+        "edited": [(f"e-{n}", TITLES[n][:30], COPIES[f"{n}.edited"]) for n in names],
+        "lookalikes": [(f"l-{n}", n.rsplit("-", 1)[0], LOOKALIKES[n]) for n in sorted(LOOKALIKES)],
+    }
+    for name, items in sources.items():
+        loopback.routes[f"/{name}.xml"] = FeedResource(rss(items, channel))
+    return [{"name": name, "url": loopback.url(f"/{name}.xml")} for name in sources]
+
+
+def with_dedupe(ws: Workspace, **keys: object) -> None:
+    toml = "".join(f"{k} = {str(v).lower()}\n" for k, v in keys.items())
+    ws.config_path.write_text(ws.config_path.read_text() + f"\n[dedupe]\n{toml}")
+
+
+def test_a_pass_keeps_one_post_per_story_with_its_fullest_text(
+    loopback: LoopbackServer, ws: Workspace, database: str
+) -> None:
+    feeds = serve_sources(loopback)
+    ws.write_config(feeds, storage={"database": database}, fetch={"concurrency": 1})
+    summary, articles, states = one_pass(ws)
+    stories, lookalikes = len(TEXTS), len(LOOKALIKES)
+    assert (summary.new, summary.duplicate) == (stories + lookalikes, 3 * stories)
+    assert {n: s.duplicates for n, s in states.items()} == {
+        "teasers": 0,
+        "stories": stories,
+        "wire": stories,
+        "edited": stories,
+        "lookalikes": 0,
+    }
+    assert len(ws.posts()) == len(articles) == stories + lookalikes
+    listed = ws.run("feeds", "--json")
+    assert listed.returncode == 0, listed.stderr
+    feeds_json = json.loads(listed.stdout)
+    jsonschema.validate(feeds_json, json.loads((SCHEMAS / "feeds.schema.json").read_text()))
+    assert {f["name"]: f["duplicates"] for f in feeds_json} == {
+        n: s.duplicates for n, s in states.items()
+    }
+    posts = {a.feed_name: ws.posts()[a.post_path].decode() for a in articles}
+    assert set(posts) == {"teasers", "lookalikes"}, "each story under its first source"
+    for name, text in TEXTS.items():
+        last_line = text.strip().splitlines()[-1]
+        [post] = [p for p in ws.posts().values() if TITLES[name] in p.decode()]
+        assert html.escape(last_line, quote=False) in post.decode(), "the full text, not the teaser"
+
+    # The same stories again, in documents that changed (read afresh): nothing changes.
+    serve_sources(loopback, channel="T2")
+    stamps = ws.stamps()
+    summary, again, _ = one_pass(ws)
+    assert (summary.feeds_ok, summary.new, summary.updated, summary.duplicate) == (5, 0, 0, 0)
+    assert ws.stamps() == stamps and again == articles
+
+
+def test_a_pass_never_merges_a_source_with_dedupe_false(
+    loopback: LoopbackServer, ws: Workspace, database: str
+) -> None:
+    feeds = serve_sources(loopback)
+    feeds[2]["dedupe"] = False  # the wire: its copies stay its own, none merged into them
+    ws.write_config(feeds, storage={"database": database}, fetch={"concurrency": 1})
+    summary, _, states = one_pass(ws)
+    assert (summary.new, summary.duplicate) == (2 * len(TEXTS) + len(LOOKALIKES), 2 * len(TEXTS))
+    assert states["wire"].duplicates == 0 and states["wire"].article_count == len(TEXTS)
+
+
+def test_a_pass_with_near_duplicates_off_merges_no_copy(
+    loopback: LoopbackServer, ws: Workspace, database: str
+) -> None:
+    ws.write_config(
+        serve_sources(loopback), storage={"database": database}, fetch={"concurrency": 1}
+    )
+    with_dedupe(ws, near_duplicates=False)
+    summary, _, _ = one_pass(ws)
+    assert (summary.new, summary.duplicate) == (4 * len(TEXTS) + len(LOOKALIKES), 0)
+    assert near_rows(database) == 0
