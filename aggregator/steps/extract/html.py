@@ -11,18 +11,27 @@ from selectolax.lexbor import LexborHTMLParser
 from .shape import text_of, too_complex
 
 
-def visible_text(html: str, separator: str = " ") -> str:
+def visible_text(html: str, separator: str = " ", tree: LexborHTMLParser | None = None) -> str:
     """The text a reader sees, tags removed and entities decoded. ``separator`` goes between
-    text nodes: a space keeps block texts apart; "" keeps inline markup inside words whole."""
+    text nodes: a space keeps block texts apart; "" keeps inline markup inside words whole.
+    ``tree``: ``html`` already parsed (parsed()), read here last: its scripts are removed."""
     if "<" not in html and "&" not in html:
         return html
     if too_complex(html):
         return text_of(html, separator)
-    tree = LexborHTMLParser(html)
+    tree = tree or LexborHTMLParser(html)
     for node in tree.css("script, style, template"):
         node.decompose()
     root = tree.body or tree.root
     return root.text(separator=separator) if root is not None else ""
+
+
+def parsed(html: str) -> LexborHTMLParser | None:
+    """``html`` parsed once for the readers that take a tree (visible_text, first_image);
+    None when they would not parse it (no markup, or too complex)."""
+    if "<" not in html or too_complex(html):
+        return None
+    return LexborHTMLParser(html)
 
 
 def absolute_url(url: str, base_url: str) -> str | None:

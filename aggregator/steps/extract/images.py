@@ -119,12 +119,13 @@ def _head_images(tree: LexborHTMLParser) -> Iterator[tuple[str, str]]:
         yield key.strip().lower(), attrs.get("content") or ""
 
 
-def first_image(html: str, base_url: str) -> str | None:
+def first_image(html: str, base_url: str, tree: LexborHTMLParser | None = None) -> str | None:
     """The first <img> worth showing as the article's picture: absolute http(s), lazy-loading
-    attributes read, no tracking pixel, spacer, icon, logo, avatar or emoji."""
+    attributes read, no tracking pixel, spacer, icon, logo, avatar or emoji. ``tree``:
+    ``html`` already parsed (html.parsed())."""
     if not re.search("<img", html, re.IGNORECASE) or too_complex(html):
         return None
-    for img in LexborHTMLParser(html).css("img"):
+    for img in (tree or LexborHTMLParser(html)).css("img"):
         if _is_small(img.attributes):
             continue
         src = img.attributes.get("src")
@@ -173,7 +174,10 @@ def promote_lazy_images(html: str, *, document: bool = False) -> str:
     nothing to move: only markup with lazy-loading attributes is parsed and re-serialized.
     ``document``: ``html`` is a whole page, written back with its <html>, <head> and <body>
     (a fragment loses them)."""
-    if not _LAZY_HINT.search(html) or too_complex(html):
+    lowered = html.lower()  # the substring tests first: the regex scan is 20x slower
+    if ("data-" not in lowered and "srcset" not in lowered) or not _LAZY_HINT.search(html):
+        return html
+    if too_complex(html):
         return html
     tree = LexborHTMLParser(html, is_fragment=not document)
     changed = False

@@ -10,6 +10,7 @@ busy for minutes. No article nests 512 elements deep, puts 512 attributes on one
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
 
@@ -40,9 +41,12 @@ _NOT_NESTING = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=8)
 def too_complex(html: str) -> bool:
     """More than MAX_DEPTH elements open at once, a tag with more than MAX_ATTRIBUTES, or
-    more than MAX_OPTIONS options."""
+    more than MAX_OPTIONS options. Remembered for the last few texts: one entry's content is
+    asked about by the sanitizer, the lazy-image pass and the image finder in turn (a string
+    keeps its hash, and the same object is found by identity)."""
     if len(html) <= _SMALL:
         return False
     depth = options = 0
