@@ -52,7 +52,9 @@ def new_articles(run: str, n_articles: int) -> int:
     return {"pass 1": n_articles, "pass 2": 0}.get(run, round(n_articles / ITEMS / 5) * 3)
 
 
-def aggregator_config(folder: Path, urls: list[str]) -> Path:
+def aggregator_config(folder: Path, urls: list[str], extra: str = "") -> Path:
+    """A config for the bench's feeds; ``extra`` is TOML appended before the feeds (e.g. a
+    ``[dedupe]`` table)."""
     feeds = "\n".join(
         f'[[feeds]]\nname = "feed-{i}"\nurl = "{u}"\ncategories = ["bench"]\n'
         for i, u in enumerate(urls)
@@ -62,7 +64,7 @@ def aggregator_config(folder: Path, urls: list[str]) -> Path:
     config.write_text(
         f'[storage]\ndatabase = "db.sqlite3"\n[output]\nposts_dir = "posts"\n'
         f'atom_path = "atom.xml"\n[fetch]\nconcurrency = {CONCURRENCY}\n'
-        f"per_host = {CONCURRENCY}\n\n{feeds}",
+        f"per_host = {CONCURRENCY}\n{extra}\n{feeds}",
         encoding="utf-8",
     )
     return config

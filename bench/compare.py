@@ -28,10 +28,15 @@ PASSES = (("pass 1", 1), ("pass 2", 1), ("pass 3", 2))
 
 
 def run_passes(
-    python: Path, checkout: Path, folder: Path, urls: list[str], server: CorpusServer
+    python: Path,
+    checkout: Path,
+    folder: Path,
+    urls: list[str],
+    server: CorpusServer,
+    extra_config: str = "",
 ) -> dict[str, Measurement]:
     folder.mkdir(parents=True)
-    config = aggregator_config(folder, urls)
+    config = aggregator_config(folder, urls, extra_config)
     cmd = [str(python), "-m", "aggregator", "--config", str(config), "fetch", "--no-progress"]
     results = {}
     for run, gen in PASSES:
@@ -45,10 +50,21 @@ def main() -> None:
     parser.add_argument("other", type=Path, help="another checkout with its own .venv")
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--other-config",
+        default="",
+        help="TOML added to the other's config, e.g. '[dedupe]\\nnear_duplicates = false' "
+        "with OTHER = . to measure a setting in one checkout",
+    )
     args = parser.parse_args()
+    args.other_config = args.other_config.replace("\\n", "\n")
     systems = {
-        "this": (Path(sys.executable), ROOT),
-        "other": (args.other.resolve() / ".venv" / "bin" / "python", args.other.resolve()),
+        "this": (Path(sys.executable), ROOT, ""),
+        "other": (
+            args.other.resolve() / ".venv" / "bin" / "python",
+            args.other.resolve(),
+            args.other_config,
+        ),
     }
     work = Path(tempfile.mkdtemp(prefix="aggregator-compare-"))
     work.chmod(0o755)  # nginx workers run as an unprivileged user and must read the corpus
@@ -60,9 +76,10 @@ def main() -> None:
             for r in range(args.rounds):
                 order = list(systems) if r % 2 == 0 else list(reversed(systems))
                 for name in order:
-                    python, checkout = systems[name]
+                    python, checkout, extra = systems[name]
                     folder = work / f"{name}-{r}"
-                    for run, m in run_passes(python, checkout, folder, urls, server).items():
+                    passes = run_passes(python, checkout, folder, urls, server, extra)
+                    for run, m in passes.items():
                         got.setdefault((name, run), []).append(m)
                     shutil.rmtree(folder, ignore_errors=True)
     finally:
@@ -72,7 +89,8 @@ def main() -> None:
 
 def table(got: dict[tuple[str, str], list[Measurement]], args: argparse.Namespace) -> str:
     lines = [
-        f"{args.feeds} feeds, {args.rounds} rounds, medians; this = {ROOT}, other = {args.other}",
+        f"{args.feeds} feeds, {args.rounds} rounds, medians; this = {ROOT}, other = {args.other}"
+        + (f" with {args.other_config!r}" if args.other_config else ""),
         "",
         "| run | this wall s | other wall s | ratio | this CPU s | other CPU s | "
         "this RSS MB | other RSS MB |",
