@@ -34,6 +34,7 @@ from aggregator.steps.similar import (
     same_story,
     shingles,
     signature,
+    substituted,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "similar"
@@ -95,6 +96,49 @@ def test_look_alikes_and_distinct_stories_stay_apart(a: str, b: str) -> None:
     texts = {**LOOKALIKES, **ORIGINALS}
     assert copy_kind(texts[a], texts[b]) is None
     assert copy_kind(texts[b], texts[a]) is None
+
+
+# Look-alikes of one template above the jaccard threshold (0.64): found by the corpus builder
+# with seeds 21 and 22, each merged into the other before the substitution check.
+WEATHER_ZH = (
+    "北京天气预报：9月{day}日，白天多云，夜间{rain}雨，气温{low}～{high}℃，西风2级，相对湿度{hum}%，"
+    "空气质量良。明天阴转雷阵雨，最高气温9℃。气象部门提醒：注意防寒保暖，请关注最新天气预报信息。"
+    "本预报由市气象台发布。"
+)
+PODCAST = (
+    "Episode 341: {guest} on {topic}. This week we talk about {topic} and the history of jazz. "
+    "Since joining The Post, he has covered economics, China, foreign policy and energy. "
+    "Subscribe to The Curious Hour on Apple Podcasts, Spotify or wherever you get your "
+    "podcasts. Support the show at patreon.com/curioushour. Music by Blue Dot Sessions."
+)
+
+
+def test_one_template_with_other_facts_is_two_stories_though_above_the_threshold() -> None:
+    weather = (
+        WEATHER_ZH.format(day=23, rain="中", low=-3, high=6, hum=29),
+        WEATHER_ZH.format(day=16, rain="小", low=23, high=30, hum=32),
+    )
+    podcast = (
+        PODCAST.format(guest="Dr. Sara Lind", topic="baking sourdough"),
+        PODCAST.format(guest="John Park", topic="startup funding"),
+    )
+    for a, b in (weather, podcast):
+        assert judge(compare(a, b)) is Copy.EQUIVALENT  # the shingles alone would merge them
+        assert copy_kind(a, b) is None and copy_kind(b, a) is None
+        assert substituted(a, b)
+
+
+def test_copies_that_differ_in_their_dateline_and_footer_stay_copies() -> None:
+    """Numbers replaced in the first or last tenth (a dateline, a copyright year) or amid a
+    few shared words are not facts of the story."""
+    body = ORIGINALS["story-zh"]
+    a = f"中新网杭州1月17日电 {body} ©2022 中国新闻网"
+    b = f"中新网西安12月1日电 {body} ©2015 中国新闻网"
+    assert copy_kind(a, b) is Copy.EQUIVALENT
+    assert not substituted(a, b)
+    english = ORIGINALS["story-en"]
+    edited = english.replace(". ", ". Officials said on Tuesday that ", 1)
+    assert copy_kind(edited, english) is Copy.EQUIVALENT
 
 
 def test_same_title_template_with_other_facts_is_far_from_the_thresholds() -> None:
@@ -257,19 +301,21 @@ def test_compare_is_symmetric(a: str, b: str) -> None:
     assert (ab.a_in_b, ab.b_in_a) == (ba.b_in_a, ba.a_in_b)
 
 
-def test_dev_corpus_merges_copies_and_keeps_every_story() -> None:
+@pytest.mark.parametrize("seed", [18, 21, 22])
+def test_dev_corpus_merges_copies_and_keeps_every_story(seed: int) -> None:
     """The full syndication corpus (bench/dedupe) in three arrival orders: no story merged
-    into another, and the issue's recall targets per kind of copy, CJK included."""
+    into another, and the issue's recall targets per kind of copy, CJK included. Seeds 21
+    and 22 made look-alikes that reach the jaccard threshold (the substitution check)."""
     shared = shared_or_skip("fixtures/article-pages").parents[1]
     from bench.dedupe.corpus import build
     from bench.dedupe.evaluate import run
     from bench.dedupe.sources import load_originals
 
-    docs = build(load_originals(shared))
-    assert docs == build(load_originals(shared))  # deterministic
+    docs = build(load_originals(shared), seed)
+    assert docs == build(load_originals(shared), seed)  # deterministic
     targets = {"wire": 0.95, "edited": 0.90, "teaser": 0.80}
     for order in ("originals", "copies", "shuffled"):
-        result = run(docs, order, DEFAULT_THRESHOLDS)
+        result = run(docs, order, DEFAULT_THRESHOLDS, seed)
         assert result.false_merges() == [], order
         kept, stories = result.stories_kept()
         assert kept == stories
