@@ -1,5 +1,5 @@
 """The network backend aggregator gives httpcore's connection pool: anyio's, with each
-connection's socket looked up once.
+connection's socket looked up once; and the pool's bookkeeping made linear (``LinearPool``).
 
 Before every request (and after every response) httpcore asks each pooled connection whether
 it has expired, which for an idle HTTP/1.1 connection means "is its socket readable" (a server
@@ -88,8 +88,48 @@ class SocketCachingBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class LinearPool(httpcore.AsyncConnectionPool):
+    """httpcore 1.0's pool but for one expression. Before each request and after each
+    response, the pool walks its connections, and for every idle one it counted them all by
+    asking each whether it is idle (``len([c.is_idle() for c in connections])``): quadratic in
+    the pool's size, 28 % of a pass where all 2,000 feeds answer 304 through 32 connections.
+    The count is the number of connections, whatever each answers."""
+
+    def _assign_requests_to_connections(self) -> list[Any]:
+        closing = []
+        for connection in list(self._connections):
+            surplus = len(self._connections) > self._max_keepalive_connections
+            if connection.is_closed():
+                self._connections.remove(connection)
+            elif connection.has_expired() or (surplus and connection.is_idle()):
+                self._connections.remove(connection)
+                closing.append(connection)
+        for pool_request in [r for r in self._requests if r.is_queued()]:
+            origin = pool_request.request.url.origin
+            available = [
+                c for c in self._connections if c.can_handle_request(origin) and c.is_available()
+            ]
+            idle = [c for c in self._connections if c.is_idle()]
+            if available:
+                pool_request.assign_to_connection(available[0])
+            elif len(self._connections) < self._max_connections:
+                connection = self.create_connection(origin)
+                self._connections.append(connection)
+                pool_request.assign_to_connection(connection)
+            elif idle:
+                self._connections.remove(idle[0])
+                closing.append(idle[0])
+                connection = self.create_connection(origin)
+                self._connections.append(connection)
+                pool_request.assign_to_connection(connection)
+        return closing
+
+
 def install(transport: Any) -> None:
     """Into a direct (proxy-less) httpx transport's connection pool (httpx offers no public
-    way to give its pool another network backend; guard.Guard.install wraps this one)."""
+    way to give its pool another network backend; guard.Guard.install wraps this one). The
+    linear pool replaces the class only of the httpcore it was copied from (1.0.x)."""
     pool = transport._pool
     pool._network_backend = SocketCachingBackend(pool._network_backend)
+    if type(pool) is httpcore.AsyncConnectionPool and httpcore.__version__.startswith("1.0."):
+        pool.__class__ = LinearPool
