@@ -208,13 +208,13 @@ def main() -> None:
     from .report import write_report
 
     args.out.mkdir(parents=True, exist_ok=True)
-    write_report(args.out, rows, scale_rows, info, server_name, workers, environment())
     (args.out / "benchmarks.json").write_text(
         json.dumps(
             {"rows": [asdict(r) for r in rows + scale_rows], "corpus": info}, default=str, indent=1
         ),
         encoding="utf-8",
     )
+    write_report(args.out, rows, scale_rows, info, server_name, workers, environment())
     print(f"wrote {args.out / 'benchmarks.md'}", file=sys.stderr)
 
 

@@ -56,10 +56,12 @@ def main() -> None:
         help="TOML added to the other's config, e.g. '[dedupe]\\nnear_duplicates = false' "
         "with OTHER = . to measure a setting in one checkout",
     )
+    parser.add_argument("--this-config", default="", help="the same, for this checkout")
     args = parser.parse_args()
     args.other_config = args.other_config.replace("\\n", "\n")
+    args.this_config = args.this_config.replace("\\n", "\n")
     systems = {
-        "this": (Path(sys.executable), ROOT, ""),
+        "this": (Path(sys.executable), ROOT, args.this_config),
         "other": (
             args.other.resolve() / ".venv" / "bin" / "python",
             args.other.resolve(),
@@ -90,7 +92,8 @@ def main() -> None:
 def table(got: dict[tuple[str, str], list[Measurement]], args: argparse.Namespace) -> str:
     lines = [
         f"{args.feeds} feeds, {args.rounds} rounds, medians; this = {ROOT}, other = {args.other}"
-        + (f" with {args.other_config!r}" if args.other_config else ""),
+        + (f" with {args.other_config!r}" if args.other_config else "")
+        + (f"; this with {args.this_config!r}" if args.this_config else ""),
         "",
         "| run | this wall s | other wall s | ratio | this CPU s | other CPU s | "
         "this RSS MB | other RSS MB |",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -125,8 +126,11 @@ def _targets(
 def _chart(
     path: Path, agg: dict[str, Any], rdr: dict[str, Any], floor: Any, scale_rows: Sequence[Any]
 ) -> None:
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:  # the bench extras (bench/run.sh installs them)
+        print(f"matplotlib missing: {path} not drawn", file=sys.stderr)
+        return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
