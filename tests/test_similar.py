@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aggregator.steps.similar import (
+    ABRIDGED,
     DEFAULT_THRESHOLDS,
     LEAD_BANDS,
     WHOLE_BANDS,
@@ -31,6 +32,7 @@ from aggregator.steps.similar import (
     compare,
     copy_kind,
     judge,
+    leads,
     same_story,
     shingles,
     signature,
@@ -126,6 +128,42 @@ def test_one_template_with_other_facts_is_two_stories_though_above_the_threshold
         assert judge(compare(a, b)) is Copy.EQUIVALENT  # the shingles alone would merge them
         assert copy_kind(a, b) is None and copy_kind(b, a) is None
         assert substituted(a, b)
+
+
+def test_a_story_quoted_further_down_a_roundup_is_not_its_teaser() -> None:
+    """Contained in full, but not the roundup's beginning: merged either way, the story would
+    lose its post (or its text to the roundup's). (A story that is most of a roundup is
+    judged as an abridged copy: see ABRIDGED.)"""
+    story = ORIGINALS["story-en"]
+    roundup = (
+        "Good morning. This is the Morning Post briefing for Thursday, with the stories you "
+        "need to know about today, hand-picked by our editors and delivered before breakfast. "
+        f"1. {ORIGINALS['story-en-2']} 2. {story} 3. {LOOKALIKES['letters-0']}"
+    )
+    assert compare(story, roundup).a_in_b >= DEFAULT_THRESHOLDS.containment
+    assert copy_kind(story, roundup) is None and copy_kind(roundup, story) is None
+    assert not leads(story, roundup, DEFAULT_THRESHOLDS.containment)
+    teaser = COPIES["story-en.teaser"]
+    assert leads(teaser, story, DEFAULT_THRESHOLDS.containment)
+
+
+def test_briefings_of_one_template_are_not_abridged_copies_of_each_other() -> None:
+    """Boilerplate over half the text: the shorter briefing is contained in the longer, but
+    its items are replaced, not cut."""
+    head = (
+        "Good morning. This is the Morning Post briefing for {day}, with the stories you need "
+        "to know about today, hand-picked by our editors and delivered to your inbox before "
+        "breakfast. Reply to this email to tell us what you think, and forward it to a friend "
+        "who would enjoy it. Every edition is also on our website, with the links. "
+    )
+    a = head.format(day="Wednesday, November 1") + "1. Rates held. 2. A bridge reopened."
+    b = head.format(day="Tuesday, January 28") + (
+        "1. The library extends its hours until nine. 2. Snow is expected in the hills "
+        "tonight. 3. The mayor opens the new school."
+    )
+    assert judge(compare(a, b)) is Copy.TEASER  # contained, covering most of the longer one
+    assert compare(a, b).b_in_a >= ABRIDGED
+    assert copy_kind(a, b) is None and copy_kind(b, a) is None
 
 
 def test_copies_that_differ_in_their_dateline_and_footer_stay_copies() -> None:

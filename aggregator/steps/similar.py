@@ -72,6 +72,10 @@ _WORD_UNIT_HIGH = bytes(b & 0x3F | 0x40 for b in range(256))  # a word's unit: U
 MAX_SUBSTITUTED = 0.04
 _Opcode = tuple[str, int, int, int, int]  # difflib's: what, a[i1:i2], b[j1:j2]
 _SLOT = 3  # a number replaced within this many words is a fact that differs
+# A shorter text contained in a longer one: an abridged copy when it covers ABRIDGED of the
+# longer one (then judged like a copy), else a teaser, which must be the longer one's lead.
+ABRIDGED = 0.5
+_LEAD_SLACK = 10  # words a teaser's story may have before the teaser's first (a dateline)
 _EDGE = 0.1  # ... unless it is in the text's first or last tenth (datelines, copyright lines)
 _CJK_CHAR = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
 _ALIGNED = re.compile(f"[{_CJK_CHAR}]|[^\\W_{_CJK_CHAR}]+")
@@ -181,10 +185,18 @@ def copy_kind(
     """How ``incoming`` is a copy of ``stored``, or None when they are distinct stories."""
     a = shingles(incoming) if isinstance(incoming, str) else incoming
     b = shingles(stored) if isinstance(stored, str) else stored
-    kind = judge(compare(a, b), thresholds)
-    if kind is Copy.EQUIVALENT and substituted(a.text, b.text):
+    similarity = compare(a, b)
+    kind = judge(similarity, thresholds)
+    if kind is None:
         return None
-    return kind
+    if kind is Copy.EQUIVALENT:
+        return None if substituted(a.text, b.text) else kind
+    short, long, covered = (
+        (a, b, similarity.b_in_a) if kind is Copy.TEASER else (b, a, similarity.a_in_b)
+    )
+    if covered >= ABRIDGED:  # most of the longer text: an abridged copy, judged as a copy
+        return None if substituted(short.text, long.text) else kind
+    return kind if leads(short.text, long.text, thresholds.containment) else None
 
 
 def same_story(
@@ -224,6 +236,18 @@ def substituted(a: str, b: str) -> bool:
         return True
     words = sum(min(i2 - i1, j2 - j1) for _, i1, i2, j1, j2 in replaced)
     return len(replaced) >= 2 and words >= MAX_SUBSTITUTED * min(len(wa), len(wb))
+
+
+def leads(short: str, long: str, containment: float) -> bool:
+    """Whether ``short`` is the beginning of ``long`` (a teaser of it): at least
+    ``containment`` of its words, aligned, in the first words of ``long`` (as many as
+    ``short`` has, plus a quarter and _LEAD_SLACK for a dateline or a skipped caption). A
+    short story that a longer text quotes further down (a roundup, a newsletter) is not its
+    teaser: merged, the story would have no post of its own."""
+    ws, wl = _ALIGNED.findall(short.casefold()), _ALIGNED.findall(long.casefold())
+    window = wl[: len(ws) + len(ws) // 4 + _LEAD_SLACK]
+    blocks = difflib.SequenceMatcher(None, ws, window, autojunk=False).get_matching_blocks()
+    return sum(b.size for b in blocks) >= containment * len(ws)
 
 
 def _number_replaced(ops: Sequence[_Opcode], wa: list[str], wb: list[str]) -> bool:
