@@ -165,7 +165,7 @@ def _chart(
 
 
 # Sections other benchmarks write into the same page (bench.extract's, bench.dedupe's).
-_KEPT = ("## Article extraction", "## Near-duplicates")
+_KEPT = ("## Side by side", "## Article extraction", "## Near-duplicates")
 
 
 def _kept_sections(page: Path) -> str:
