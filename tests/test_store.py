@@ -88,6 +88,29 @@ async def save(store: Store, feed: FeedConfig, articles: list[Article]) -> list[
     return [d.outcome for d in await store.save(update, articles)]
 
 
+async def save_one_merged(database: str) -> None:
+    """Two articles of FEED and one entry of OTHER merged into the first (migration tests)."""
+    store = await open_store(database)
+    try:
+        await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
+        assert await save(store, OTHER, [article(OTHER, 1)]) == [Outcome.DUPLICATE]
+    finally:
+        await store.close()
+
+
+async def states_and_save_again(
+    database: str,
+) -> tuple[dict[str, tuple[bool, int]], list[Outcome]]:
+    """After ``save_one_merged`` and a migration: each feed's (dedupe, duplicates), and the
+    outcomes of OTHER's merged entry again with a new one."""
+    store = await open_store(database)
+    try:
+        states = {s.name: (s.dedupe, s.duplicates) for s in await store.feed_states()}
+        return states, await save(store, OTHER, [article(OTHER, 1), article(OTHER, 3)])
+    finally:
+        await store.close()
+
+
 def test_fresh_database_is_created_at_the_latest_schema_in_wal_mode(db_path: Path) -> None:
     async def go() -> None:
         store = await open_store(str(db_path))
@@ -253,26 +276,9 @@ def test_migration_to_5_numbers_articles_and_counts_the_duplicates_already_merge
     """Articles get their number in insertion order (new ones follow), feeds their dedupe
     flag and the count of their entries already merged into another feed's article."""
 
-    async def fill() -> None:
-        store = await open_store(str(db_path))
-        try:
-            await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
-            assert await save(store, OTHER, [article(OTHER, 1)]) == [Outcome.DUPLICATE]
-        finally:
-            await store.close()
-
-    run(fill())
+    run(save_one_merged(str(db_path)))
     downgrade(db_path, 4)
-
-    async def reopen() -> tuple[dict[str, tuple[bool, int]], list[Outcome]]:
-        store = await open_store(str(db_path))
-        try:
-            states = {s.name: (s.dedupe, s.duplicates) for s in await store.feed_states()}
-            return states, await save(store, OTHER, [article(OTHER, 1), article(OTHER, 3)])
-        finally:
-            await store.close()
-
-    states, outcomes = run(reopen())
+    states, outcomes = run(states_and_save_again(str(db_path)))
     assert states == {"A": (True, 0), "B": (True, 1)}
     assert outcomes == [Outcome.UNCHANGED, Outcome.NEW]
     with closing(sqlite3.connect(db_path)) as db:

@@ -18,6 +18,8 @@ from test_store import (
     count,
     lookups,
     save,
+    save_one_merged,
+    states_and_save_again,
 )
 
 from aggregator.edges.store import dsn, migrate_store, open_store, queries
@@ -148,15 +150,7 @@ def test_migration_to_2_keeps_rows_and_forgets_links_that_identify_no_article(
 
 
 def test_migration_to_3_counts_the_duplicates_already_merged(postgres_url: str) -> None:
-    async def fill() -> None:
-        store = await open_store(postgres_url)
-        try:
-            await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
-            assert await save(store, OTHER, [article(OTHER, 1)]) == [Outcome.DUPLICATE]
-        finally:
-            await store.close()
-
-    run(fill())
+    run(save_one_merged(postgres_url))
 
     async def downgrade() -> None:
         conn = await asyncpg.connect(postgres_url)
@@ -167,16 +161,7 @@ def test_migration_to_3_counts_the_duplicates_already_merged(postgres_url: str) 
 
     run(downgrade())
     assert run(migrate_store(postgres_url)) == (2, pg.SCHEMA_VERSION)
-
-    async def reopen() -> tuple[dict[str, tuple[bool, int]], list[Outcome]]:
-        store = await open_store(postgres_url)
-        try:
-            states = {s.name: (s.dedupe, s.duplicates) for s in await store.feed_states()}
-            return states, await save(store, OTHER, [article(OTHER, 1), article(OTHER, 3)])
-        finally:
-            await store.close()
-
-    states, outcomes = run(reopen())
+    states, outcomes = run(states_and_save_again(postgres_url))
     assert states == {"A": (True, 0), "B": (True, 1)}
     assert outcomes == [Outcome.UNCHANGED, Outcome.NEW]
 
