@@ -227,7 +227,9 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
         return FeedResource(data, content_type, validators=False)
 
     # Controls: good feeds that must come through whatever their neighbours do.
-    add(Hostile("good-rss", "/good.xml", "ok", articles=3), doc(rss(*good_items("good", 3))))
+    # The original and its syndicated copy race: whichever is stored first keeps the three
+    # stories (CONTRACT: the first article stored wins), so their counts are checked together.
+    add(Hostile("good-rss", "/good.xml", "ok"), doc(rss(*good_items("good", 3))))
     syndicated = [
         rss_item(
             f"copy-{i}",
@@ -237,7 +239,7 @@ def serve_corpus(server: LoopbackServer, secret_path: Path) -> list[Hostile]:
         )
         for i in range(3)
     ]
-    add(Hostile("syndicated-copy", "/copy.xml", "ok", articles=0), doc(rss(*syndicated)))
+    add(Hostile("syndicated-copy", "/copy.xml", "ok"), doc(rss(*syndicated)))
 
     # Slow, stalled, cut off, endless, huge.
     some_feed = rss(*good_items("drip", 2))
