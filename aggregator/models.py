@@ -95,6 +95,9 @@ class Article:
     # of the entry's visible text (the store's lookup), and that text (the verification).
     signature: tuple[int, ...] = ()
     text: str = ""
+    # The entry as read (normalize.entry_digest): the same digest in the feed's next document
+    # is this very article again, which is not normalized again.
+    entry_digest: str = ""
 
 
 class FeedStatus(enum.StrEnum):
@@ -205,6 +208,8 @@ class FeedUpdate:
     # full_text pages not fetched in this pass (past the page cap, or a transient failure):
     # (entry key, attempts so far); the store queues the articles those keys decide.
     pages_wanted: tuple[tuple[str, int], ...] = ()
+    # with a fresh document: (entry digest, entry key) of the entries it was read into
+    read_entries: tuple[tuple[str, str], ...] | None = None
 
     @property
     def keep_validators(self) -> bool:

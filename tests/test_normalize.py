@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from feeds import rss, rss_item
@@ -14,10 +15,12 @@ from hypothesis import strategies as st
 from aggregator.config import FeedConfig
 from aggregator.models import Article, ParsedEntry, ParsedFeed
 from aggregator.steps.normalize import (
+    Normalized,
     article_id,
     canonical_url,
     clean_title,
     entry_key,
+    normalize_document,
     normalize_entry,
     normalize_feed,
     sane_date,
@@ -254,6 +257,98 @@ def test_normalize_feed_first_occurrence_wins() -> None:
     other = entry(guid="g-2", title="Other")
     articles = normalize_feed(ParsedFeed("F", None, (first, repeated, other)), FEED, FEED.url, NOW)
     assert [a.title for a in articles] == ["First version", "Other"]
+
+
+# --- entries read before -----------------------------------------------------------------------
+
+EPISODES = tuple(
+    entry(
+        guid=f"g-{i}",
+        link=f"{LINK}?n={i}",
+        content_html=f"<p>Story {i}.</p>",
+        published=datetime(2024, 5, 20 + i, tzinfo=UTC),
+    )
+    for i in range(3)
+)
+
+
+def read(
+    entries: tuple[ParsedEntry, ...],
+    known: dict[str, str] | None = None,
+    *,
+    feed: FeedConfig = FEED,
+    now: datetime = NOW,
+    sign: int = 0,
+    allow_data_images: bool = False,
+) -> Normalized:
+    document = ParsedFeed("F", None, entries)
+    return normalize_document(document, feed, feed.url, now, allow_data_images, sign, known or {})
+
+
+def last_read(entries: tuple[ParsedEntry, ...]) -> dict[str, str]:
+    """What the store keeps of a document read in full: entry digest -> entry key."""
+    return {a.entry_digest: a.entry_key for a in read(entries).articles}
+
+
+def test_entries_read_before_are_not_normalized_again() -> None:
+    known = last_read(EPISODES)
+    assert len(known) == 3 and sorted(known.values()) == ["guid:g-0", "guid:g-1", "guid:g-2"]
+    again = read(EPISODES, known)
+    assert again.articles == []
+    assert dict(again.known) == known
+    assert sorted(again.known_dates) == [e.published for e in EPISODES]
+
+
+def test_only_what_changed_is_normalized_again() -> None:
+    known = last_read(EPISODES)
+    edited = replace(EPISODES[1], content_html="<p>Story 1, corrected.</p>")
+    new = entry(guid="g-9", link=f"{LINK}?n=9", content_html="<p>Story 9.</p>")
+    again = read((new, EPISODES[0], edited, EPISODES[2]), known)
+    assert [a.entry_key for a in again.articles] == ["guid:g-9", "guid:g-1"]
+    assert [key for _, key in again.known] == ["guid:g-0", "guid:g-2"]
+    # The next read knows the edited entry as it is now.
+    assert again.articles[1].entry_digest not in known
+
+
+def test_a_known_entry_after_another_with_its_key_is_dropped_as_before() -> None:
+    """Within a document the first occurrence wins, read before or not."""
+    known = last_read(EPISODES)
+    earlier = replace(EPISODES[0], title="Same guid, another version", link=f"{LINK}?v=2")
+    again = read((earlier, *EPISODES), known)
+    assert [a.title for a in again.articles] == ["Same guid, another version"]
+    assert [key for _, key in again.known] == ["guid:g-1", "guid:g-2"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"feed": FeedConfig(name="Renamed", url=FEED.url)}, id="feed name"),
+        pytest.param({"sign": 5}, id="near-duplicate signing"),
+        pytest.param({"allow_data_images": True}, id="data images"),
+    ],
+)
+def test_entries_read_with_other_settings_are_normalized_again(change: dict[str, Any]) -> None:
+    known = last_read(EPISODES)
+    assert len(read(EPISODES, known, **change).articles) == 3
+
+
+def test_an_entry_is_read_again_when_another_comes_to_share_its_link() -> None:
+    """A link that a new entry shares identifies neither: the known one's key changes."""
+    lone = entry(guid=None, link=LINK, title="Episode 1", content_html="<p>One.</p>")
+    known = last_read((lone,))
+    assert list(known.values()) == [f"link:{canonical_url(LINK)}"]
+    second = replace(lone, title="Episode 2", content_html="<p>Two.</p>")
+    again = read((lone, second), known)
+    assert again.known == ()
+    assert all(a.entry_key.startswith("hash:") for a in again.articles)
+
+
+def test_a_future_date_that_came_due_is_read_again() -> None:
+    ahead = (entry(published=NOW + timedelta(days=3)),)
+    known = last_read(ahead)
+    assert read(ahead, known).known != ()  # the same moment: the same reading
+    later = read(ahead, known, now=NOW + timedelta(days=3))
+    assert [a.published for a in later.articles] == [NOW + timedelta(days=3)]
 
 
 def test_normalize_feed_drops_items_with_nothing_to_show() -> None:

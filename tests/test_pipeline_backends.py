@@ -5,7 +5,9 @@ through the Store interface and the files it publishes."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 from feeds import rss, rss_item
 from server import (
     FIXTURE_FEEDS,
@@ -18,8 +20,10 @@ from server import (
 
 from aggregator.config import load_config
 from aggregator.edges.store import open_store
-from aggregator.models import FeedState, PassSummary, StoredArticle
+from aggregator.models import FeedState, FetchResult, PassSummary, StoredArticle
 from aggregator.run.passes import run_pass
+from aggregator.run.pool import ParserPool
+from aggregator.steps.digest import Digest
 
 
 def one_pass(ws: Workspace) -> tuple[PassSummary, list[StoredArticle], dict[str, FeedState]]:
@@ -183,3 +187,63 @@ def test_full_text_pages_past_the_cap_come_on_later_passes(
     loopback.clear_log()
     summary, _, _ = one_pass(ws)
     assert not [r for r in loopback.requests if r.path.startswith("/p/")]
+
+
+def test_a_changed_document_normalizes_only_its_new_and_edited_entries(
+    loopback: LoopbackServer, ws: Workspace, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store keeps what each document was read into; the next one's entries that come
+    again unchanged are not normalized again (the worker is told them), and count as
+    unchanged. Rules changed since: everything is read afresh."""
+    first = stories([(f"g{i}", f"https://x.example/{i}", f"Story {i}.") for i in range(3)])
+    loopback.routes["/f.xml"] = FeedResource(first)
+    ws.write_config([{"name": "F", "url": loopback.url("/f.xml")}], storage={"database": database})
+    told: list[dict[str, str]] = []
+    submit = ParserPool.run
+
+    async def spy(pool: ParserPool, result: FetchResult, *args: Any) -> Digest:
+        told.append(dict(args[-1].known))
+        return await submit(pool, result, *args)
+
+    monkeypatch.setattr(ParserPool, "run", spy)
+    summary, _, states = one_pass(ws)
+    assert (summary.new, told) == (3, [{}])
+    first_read = stored_read_entries(database, states["F"].id)
+    assert sorted(first_read.values()) == ["guid:g0", "guid:g1", "guid:g2"]
+
+    second = stories(
+        [
+            ("g0", "https://x.example/0", "Story 0."),
+            ("g1", "https://x.example/1", "Story 1, corrected."),
+            ("g3", "https://x.example/3", "Story 3."),
+        ]
+    )
+    loopback.routes["/f.xml"] = FeedResource(second)
+    summary, articles, states = one_pass(ws)
+    assert told[1] == first_read
+    assert (summary.new, summary.updated, summary.unchanged) == (1, 1, 1)
+    assert {a.title: a.content for a in articles}["Story g1"] == "Story 1, corrected."
+    second_read = stored_read_entries(database, states["F"].id)
+    assert sorted(second_read.values()) == ["guid:g0", "guid:g1", "guid:g3"]
+    assert set(second_read) & set(first_read) == {
+        d for d, key in first_read.items() if key == "guid:g0"
+    }
+
+    ws.write_config(
+        [{"name": "F", "url": loopback.url("/f.xml"), "exclude": ["title:nothing"]}],
+        storage={"database": database},
+    )
+    summary, _, _ = one_pass(ws)
+    assert told[2] == {}, "new rules: the document is read afresh"
+    assert (summary.new, summary.updated, summary.unchanged) == (0, 0, 3)
+
+
+def stored_read_entries(database: str, feed_id: int) -> dict[str, str]:
+    async def go() -> dict[str, str]:
+        store = await open_store(database)
+        try:
+            return await store.read_entries(feed_id)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())

@@ -17,7 +17,7 @@ from posts import front_matter
 from aggregator.config import FeedConfig
 from aggregator.errors import ParseError
 from aggregator.models import Article, StoredArticle
-from aggregator.steps.normalize import normalize_feed
+from aggregator.steps.normalize import normalize_document, normalize_feed
 from aggregator.steps.parse import parse_document
 from aggregator.steps.render import render_post
 from aggregator.steps.render.post import post_title
@@ -74,12 +74,17 @@ def test_real_feed(name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # feedparser's own deprecation notes
         try:
-            articles = normalize_feed(
-                parse_document(path.read_bytes(), url, content_type), feed, url, NOW
-            )
+            document = parse_document(path.read_bytes(), url, content_type)
         except ParseError as e:
             assert url in str(e)
             return
+        articles = normalize_feed(document, feed, url, NOW)
+        # Read again, the same document is nothing but entries known unchanged, its dates
+        # still counted (the feed's rhythm).
+        known = {a.entry_digest: a.entry_key for a in articles}
+        again = normalize_document(document, feed, url, NOW, known=known)
+    assert again.articles == [] and dict(again.known) == known
+    assert sorted(again.known_dates) == sorted(a.published for a in articles if a.published)
     for article in articles:
         text = render_post(stored(article, feed), PLACEHOLDER)
         data = front_matter(text)

@@ -181,6 +181,7 @@ def test_a_newer_schema_is_refused_with_a_clear_error(db_path: Path) -> None:
 
 # What undoes each step on today's schema (SQLite drops columns and tables).
 _UNDO = {
+    6: ("ALTER TABLE feeds DROP COLUMN read_entries",),
     5: (
         "DROP TABLE near_keys",
         "DROP INDEX articles_seq",
@@ -208,7 +209,7 @@ def downgrade(db_path: Path, version: int) -> None:
         db.commit()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
 def test_an_older_database_is_migrated_keeping_its_rows(db_path: Path, version: int) -> None:
     """Older versions are made from today's schema by undoing the steps since."""
     assert set(_UNDO) == set(range(2, SCHEMA_VERSION + 1))
@@ -233,7 +234,7 @@ def test_an_older_database_is_migrated_keeping_its_rows(db_path: Path, version: 
 
     assert run(reopen()) == [Outcome.UNCHANGED, Outcome.NEW]
     with closing(sqlite3.connect(db_path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 

@@ -157,6 +157,9 @@ class Pipeline:
         )
         for d in decisions:
             outcome.counts[d.outcome] = outcome.counts.get(d.outcome, 0) + 1
+        if isinstance(attempt, Read) and attempt.digest.known:  # unchanged, not normalized
+            known = len(attempt.digest.known)
+            outcome.counts[Outcome.UNCHANGED] = outcome.counts.get(Outcome.UNCHANGED, 0) + known
         outcome.seconds = time.monotonic() - started
         _log_outcome(outcome)
         return outcome
@@ -182,11 +185,17 @@ class Pipeline:
         body_hash = body_digest(result.body) if result.body is not None else None
         if body_hash is None or (body_hash == state.body_hash and not rules_changed):
             return Unchanged(result)
+        # What the last document was read into, if it was read with these rules: its
+        # entries that come again unchanged are not normalized again.
+        known = (
+            await self.store.read_entries(state.id) if state.body_hash and not rules_changed else {}
+        )
         reading = Reading(
             filters,
             self._backlog(feed, state),
             self.config.output.allow_data_images,
             _sign_min_tokens(self.config),
+            known,
         )
         try:
             if not is_source(feed):
@@ -310,6 +319,7 @@ class Pipeline:
                 document_hint=attempt.digest.document_hint,
                 filtered=attempt.digest.filtered,
                 skipped=attempt.digest.skipped,
+                read_entries=attempt.digest.read_entries,
             )
         return replace(update, disable=self._disable(update.http_status, failures))
 

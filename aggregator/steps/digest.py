@@ -4,14 +4,14 @@ stay small."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..config import FeedConfig
 from ..models import Article, ParsedEntry, ParsedFeed
 from .filters import NO_FILTERS, Filters, newest
-from .normalize import normalize_feed
+from .normalize import normalize_document
 from .parse import parse_document
 from .schedule import document_hint, typical_gap
 
@@ -29,18 +29,30 @@ class Digest:
     entry_gap: float | None  # typical seconds between entries
     filtered: int = 0  # entries the include / exclude rules turned away
     skipped: tuple[tuple[str, str], ...] = ()  # (entry key, article id) beyond the backlog
+    # (entry digest, entry key) of the entries read before exactly as now (Reading.known):
+    # unchanged, not normalized again
+    known: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def read_entries(self) -> tuple[tuple[str, str], ...]:
+        """(entry digest, entry key) of every entry this document was read into: what the
+        next read of the feed need not normalize again (``Reading.known``)."""
+        return tuple((a.entry_digest, a.entry_key) for a in self.articles) + self.known
 
 
 @dataclass(frozen=True, slots=True)
 class Reading:
     """How a feed's document is read beyond the feed's own settings: the rules it keeps
     entries by, the backlog of a first fetch (0 = all), whether inline data:image URLs stay,
-    the minimum tokens of a text signed for near-duplicates (0: none; [dedupe])."""
+    the minimum tokens of a text signed for near-duplicates (0: none; [dedupe]), and what the
+    feed's last document, read with the same rules, was read into (entry digest -> entry
+    key: the store's ``read_entries``): those entries are not normalized again."""
 
     filters: Filters = NO_FILTERS
     backlog: int = 0
     allow_data_images: bool = False
     sign_min_tokens: int = 0
+    known: Mapping[str, str] = field(default_factory=dict)
 
 
 DEFAULT_READING = Reading()
@@ -71,8 +83,12 @@ def digest_parsed(
     if len(parsed.entries) > MAX_ENTRIES:
         parsed = replace(parsed, entries=newest_entries(parsed.entries, MAX_ENTRIES))
     sign = reading.sign_min_tokens if feed.dedupe else 0
-    articles = normalize_feed(parsed, feed, url, now, reading.allow_data_images, sign)
+    normalized = normalize_document(
+        parsed, feed, url, now, reading.allow_data_images, sign, reading.known
+    )
+    articles = normalized.articles
     dates = [a.published for a in articles if a.published is not None]
+    dates += normalized.known_dates
     kept = [a for a in articles if reading.filters.admits(a, feed.categories)]
     skipped: tuple[tuple[str, str], ...] = ()
     backlog = reading.backlog
@@ -87,6 +103,7 @@ def digest_parsed(
         typical_gap(dates),
         filtered=len(articles) - len(kept) - len(skipped),
         skipped=skipped,
+        known=normalized.known,
     )
 
 

@@ -7,7 +7,10 @@ import html
 import ipaddress
 import re
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -23,6 +26,9 @@ from .text import clean_line, clean_text
 # Article ids are UUID5s in this namespace: stable forever, and the Atom entry id.
 ARTICLE_NAMESPACE = uuid.UUID("6f0c3f4e-5d0a-5a43-9a3e-4b1d2f6c8e01")
 _HASH_VERSION = "1"
+# Part of every entry digest (``Normalized``): bump it when normalizing changes what an entry
+# becomes, so that each feed's next document is read afresh.
+READ_VERSION = 1
 
 _TRACKING_PARAMS = re.compile(r"^(utm_.*|fbclid|gclid|mc_.*|spm)$", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -32,6 +38,18 @@ _WORD_RUN = re.compile(r"\w+")
 _WWW = re.compile(r"^(?:www\.)+")
 # Script and style elements, and tags with attributes (event handlers, javascript: URLs).
 _ACTIVE_TAG = re.compile(r"</?(?:script|style)\b[^>]*>?|<[A-Za-z][^\s/>]*[\s/][^>]*>?", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """One document's entries: those normalized, and those read before exactly as they are
+    now (``known``), which are not normalized again: the store would find them unchanged."""
+
+    articles: list[Article]
+    # (entry digest, entry key) of each entry skipped as known, and its date (published, else
+    # updated, as normalizing would make it): the feed's rhythm counts it.
+    known: tuple[tuple[str, str], ...] = ()
+    known_dates: tuple[datetime, ...] = ()
 
 
 def normalize_feed(
@@ -45,15 +63,77 @@ def normalize_feed(
     """Every entry of one document, normalized; within the document the first occurrence wins.
     ``allow_data_images``: the sanitizer keeps inline data:image URLs ([output]); ``sign``:
     texts of at least this many tokens get their near-duplicate signature (0: none)."""
+    return normalize_document(parsed, feed, feed_url, now, allow_data_images, sign).articles
+
+
+def normalize_document(
+    parsed: ParsedFeed,
+    feed: FeedConfig,
+    feed_url: str,
+    now: datetime,
+    allow_data_images: bool = False,
+    sign: int = 0,
+    known: Mapping[str, str] = MappingProxyType({}),
+) -> Normalized:
+    """As normalize_feed; an entry whose digest is in ``known`` (entry digest -> entry key:
+    what this feed's last document was read into) is not normalized again. The digest covers
+    everything normalizing an entry reads (see ``entry_digest``), so the entry would become
+    the very article stored from it, which the store would find unchanged."""
     articles: list[Article] = []
+    skipped: list[tuple[str, str]] = []
+    dates: list[datetime] = []
     seen: set[str] = set()
     shared = shared_links(parsed, feed_url)
+    context = _read_context(feed, feed_url, allow_data_images, sign, shared)
     for entry in parsed.entries:
+        published = sane_date(entry.published, now)
+        updated = sane_date(entry.updated, now)
+        digest = entry_digest(entry, context, published, updated)
+        key = known.get(digest)
+        if key is not None:
+            if key not in seen:
+                seen.add(key)
+                skipped.append((digest, key))
+                if when := published or updated:
+                    dates.append(when)
+            continue
         article = normalize_entry(entry, feed, feed_url, now, allow_data_images, shared, sign)
         if article.entry_key not in seen and _shows_something(article):
             seen.add(article.entry_key)
-            articles.append(article)
-    return articles
+            articles.append(replace(article, entry_digest=digest))
+    return Normalized(articles, tuple(skipped), tuple(dates))
+
+
+def entry_digest(
+    entry: ParsedEntry, context: str, published: datetime | None, updated: datetime | None
+) -> str:
+    """What normalizing an entry depends on: the entry as parsed, its dates as ``sane_date``
+    makes them at this moment (a future date becomes valid), and the document's ``context``
+    (``_read_context``)."""
+    return _digest(
+        context,
+        entry.guid if entry.guid is not None else "\x01",
+        entry.link if entry.link is not None else "\x01",
+        entry.title,
+        "html" if entry.title_html else "text",
+        entry.author if entry.author is not None else "\x01",
+        entry.content_html,
+        entry.base_url,
+        published.isoformat() if published else "",
+        updated.isoformat() if updated else "",
+        "\x1f".join(entry.image_urls),
+        "\x1f".join(entry.tags),
+    )
+
+
+def _read_context(
+    feed: FeedConfig, feed_url: str, allow_data_images: bool, sign: int, shared: frozenset[str]
+) -> str:
+    """What normalizing reads beside the entry: the feed's name (article ids), the document's
+    URL (relative links), the settings, the links no entry owns (keys), and the code's
+    version: bump ``READ_VERSION`` whenever normalizing makes anything different."""
+    settings = f"{READ_VERSION}\x00{feed.name}\x00{feed_url}\x00{allow_data_images}\x00{sign}"
+    return "\x00".join((settings, *sorted(shared)))
 
 
 def _shows_something(article: Article) -> bool:

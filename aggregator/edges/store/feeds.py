@@ -101,6 +101,13 @@ class FeedsMixin:
         async with self._db.write("enable/disable feed") as db:
             return await db.execute(q.SET_DISABLED, reason, name) > 0
 
+    async def read_entries(self, feed_id: int) -> dict[str, str]:
+        """What the feed's last document was read into: entry digest -> entry key
+        (``Reading.known``)."""
+        async with self._db.read("read a feed's last entries") as db:
+            stored = await db.fetchval(q.READ_ENTRIES, feed_id)
+        return dict(json.loads(stored)) if stored else {}
+
     async def feed_articles(self, name: str) -> list[tuple[str, str]] | None:
         """(id, post file name) of a feed's articles; None when there is no such feed."""
         async with self._db.read("read a feed's articles") as db:

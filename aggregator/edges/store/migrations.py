@@ -12,7 +12,7 @@ import aiosqlite
 
 from .queries import COUNT_DUPLICATES
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -86,9 +86,17 @@ async def _near_duplicates(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX near_keys_article ON near_keys (article)")
 
 
+async def _read_entries(db: aiosqlite.Connection) -> None:
+    """5 -> 6: what each feed's last document was read into (entry digests and keys): the
+    entries of the next one that are the same are not normalized again. Feeds read before
+    have none: their next document is read in full."""
+    await db.execute("ALTER TABLE feeds ADD COLUMN read_entries TEXT")
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _filters,
     2: _identity_links,
     3: _lease_owner,
     4: _near_duplicates,
+    5: _read_entries,
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 from .queries import COUNT_DUPLICATES
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 Migration = Callable[[Any], Awaitable[None]]  # called with an asyncpg connection
 
@@ -69,4 +69,9 @@ async def _near_duplicates(conn: Any) -> None:
     await conn.execute("CREATE INDEX near_keys_article ON near_keys (article)")
 
 
-MIGRATIONS: dict[int, Migration] = {1: _identity_links, 2: _near_duplicates}
+async def _read_entries(conn: Any) -> None:
+    """3 -> 4: as SQLite's 5 -> 6: what each feed's last document was read into."""
+    await conn.execute("ALTER TABLE feeds ADD COLUMN read_entries TEXT")
+
+
+MIGRATIONS: dict[int, Migration] = {1: _identity_links, 2: _near_duplicates, 3: _read_entries}

@@ -38,7 +38,9 @@ CREATE TABLE feeds (
     filtered INTEGER NOT NULL DEFAULT 0,
     url_via TEXT,                       -- how url left config_url: redirect, page; NULL = as is
     dedupe BOOLEAN NOT NULL DEFAULT TRUE,  -- from config: false, never merged with another feed
-    duplicates INTEGER NOT NULL DEFAULT 0  -- entries merged into another feed's article
+    duplicates INTEGER NOT NULL DEFAULT 0,  -- entries merged into another feed's article
+    read_entries TEXT                   -- JSON pairs (entry digest, key) the last document was read
+                                        -- into: not normalized again
 );
 -- Due feeds, oldest first (claim_due); the partial predicate is repeated there.
 CREATE INDEX feeds_due ON feeds (next_check_at NULLS FIRST, id)

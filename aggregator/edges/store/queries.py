@@ -45,6 +45,7 @@ UPSERT_FEED = """
         last_modified = CASE WHEN f.config_url = excluded.config_url THEN f.last_modified END,
         url_via = CASE WHEN f.config_url = excluded.config_url THEN f.url_via END,
         body_hash = CASE WHEN f.config_url = excluded.config_url THEN f.body_hash END,
+        read_entries = CASE WHEN f.config_url = excluded.config_url THEN f.read_entries END,
         config_url = excluded.config_url,
         categories = excluded.categories,
         author = excluded.author,
@@ -95,10 +96,11 @@ FEED_ARTICLES = """
 
 _OWNED = "SELECT id FROM articles WHERE feed_id = $1"
 # Forgetting feed $1, in this order. Feeds that also saw its articles are read afresh:
-# body_hash '' (not NULL, which means never read: the first fetch's backlog would apply);
-# their entries merged into its articles are forgotten, and no longer counted.
+# body_hash '' (not NULL, which means never read: the first fetch's backlog would apply) and
+# every entry normalized again; their entries merged into its articles are forgotten, and no
+# longer counted.
 FORGET_FEED = (
-    "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = '',"
+    "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = '', read_entries = NULL,"
     " duplicates = duplicates - (SELECT count(*) FROM entries e"
     f" WHERE e.feed_id = feeds.id AND e.article_id IN ({_OWNED}))"
     f" WHERE id IN (SELECT feed_id FROM entries WHERE article_id IN ({_OWNED})) AND id != $1",
@@ -161,9 +163,12 @@ UPDATE_FEED = """
         disabled_reason = coalesce($19, disabled_reason),
         lease_until = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_until END,
         lease_owner = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_owner END,
-        duplicates = duplicates + $22
+        duplicates = duplicates + $22,
+        read_entries = coalesce($23, read_entries)
     WHERE id = $1
 """
+
+READ_ENTRIES = "SELECT read_entries FROM feeds WHERE id = $1"
 
 # -- near-duplicates (Store.save) ---------------------------------------------------------------
 

@@ -166,6 +166,7 @@ def feed_update_values(u: FeedUpdate, worker: str, duplicates: int = 0) -> tuple
         worker,
         u.url_via,
         duplicates,
+        None if u.read_entries is None else json.dumps(u.read_entries, ensure_ascii=False),
     )
 
 

@@ -39,7 +39,9 @@ CREATE TABLE feeds (
     -- the one that ends the column before.)
     url_via TEXT,                       -- how url left config_url (redirect or page) or NULL
     dedupe INTEGER NOT NULL DEFAULT 1,  -- from config: 0 = never merged with another feed
-    duplicates INTEGER NOT NULL DEFAULT 0  -- entries merged into another feed's article
+    duplicates INTEGER NOT NULL DEFAULT 0,  -- entries merged into another feed's article
+    read_entries TEXT                   -- JSON pairs (entry digest and key) the last document was
+                                        -- read into: not normalized again
 );
 
 CREATE TABLE articles (
