@@ -330,6 +330,34 @@ def test_a_failed_save_leaves_nothing_behind(
     assert count(database, "articles") == 0
 
 
+def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_no_transaction_open(
+    db_path: Path,
+) -> None:
+    """A daemon stopping cancels its jobs: a write cancelled while its BEGIN waits for another
+    process's lock has still begun the transaction in aiosqlite's thread. The next write works
+    (it failed with "cannot start a transaction within a transaction")."""
+
+    async def go() -> bool:
+        store = await open_store(str(db_path))
+        try:
+            await store.sync_feeds([FEED])
+            with closing(sqlite3.connect(db_path, isolation_level=None)) as other:
+                other.execute("BEGIN IMMEDIATE")  # another process writing
+                write = asyncio.create_task(store.set_disabled(FEED.name, "paused"))
+                await asyncio.sleep(0)  # the task has queued its BEGIN, which now waits
+                write.cancel()
+                other.execute("ROLLBACK")
+                with pytest.raises(asyncio.CancelledError):
+                    await write
+            return await store.set_disabled(FEED.name, "gone")
+        finally:
+            await store.close()
+
+    assert run(go())
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("SELECT disabled_reason FROM feeds").fetchall() == [("gone",)]
+
+
 def test_post_name_clash_gets_the_whole_id(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two new articles whose names clash (as if date, slug and id prefix were equal)."""
     monkeypatch.setattr(filename, "post_filename", lambda *args: "2026-01-01-same.md")

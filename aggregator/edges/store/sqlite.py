@@ -199,8 +199,10 @@ class SqliteDatabase(Database):
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
-        await self._db.execute("BEGIN IMMEDIATE")
         try:
+            # Inside the try: a task cancelled while it waits for BEGIN has still begun the
+            # transaction in aiosqlite's thread, which runs the ROLLBACK queued after it.
+            await self._db.execute("BEGIN IMMEDIATE")
             yield
         except BaseException:
             # After some errors (disk full, I/O) SQLite has rolled back by itself: ROLLBACK
