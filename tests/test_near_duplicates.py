@@ -233,6 +233,34 @@ def test_a_stored_teaser_takes_the_full_storys_text(database: str, name: str) ->
     assert count(database, "articles") == 1
 
 
+@pytest.mark.parametrize("name", sorted(TEXTS))
+def test_an_edited_copy_stored_first_takes_the_original_and_then_finds_its_teaser(
+    database: str, name: str
+) -> None:
+    """The edited copy lacks a paragraph; the original from another feed is its fuller text,
+    which the article takes, so that a teaser from a third feed is found in it."""
+    edited = copy_of(WIRE, f"{name}.edited")
+    full = original(PAPER, name)
+    teaser = copy_of(MIRROR, f"{name}.teaser")
+
+    async def go() -> tuple[Decision, Decision, str]:
+        store = await open_store(database)
+        try:
+            await save(store, WIRE, [edited])
+            [merged] = await save(store, PAPER, [full])
+            [later] = await save(store, MIRROR, [teaser])
+            [post] = await store.pending_posts(10)
+            return merged, later, post.content
+        finally:
+            await store.close()
+
+    merged, later, content = run(go())
+    assert (merged.outcome, merged.target, merged.fuller) == (Outcome.DUPLICATE, edited.id, True)
+    assert (later.outcome, later.target, later.fuller) == (Outcome.DUPLICATE, edited.id, False)
+    assert content == full.content
+    assert count(database, "articles") == 1
+
+
 def test_a_teaser_after_its_story_changes_nothing(database: str) -> None:
     full = original(PAPER, "story-en")
     teaser = copy_of(MIRROR, "story-en.teaser")

@@ -64,11 +64,23 @@ def test_the_fixtures_hold_every_kind_in_three_languages() -> None:
     assert len(LOOKALIKES) == 18
 
 
-@pytest.mark.parametrize("name", sorted(c for c in COPIES if not c.endswith(".teaser")))
-def test_wire_and_edited_copies_are_equivalent_both_ways(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(c for c in COPIES if c.endswith(".wire")))
+def test_wire_copies_are_equivalent_both_ways(name: str) -> None:
+    """A dateline and a footer do not make a copy the fuller text."""
     copy, original = COPIES[name], _original_of(name)
     assert copy_kind(copy, original) is Copy.EQUIVALENT
     assert copy_kind(original, copy) is Copy.EQUIVALENT
+
+
+@pytest.mark.parametrize("name", sorted(c for c in COPIES if c.endswith(".edited")))
+def test_an_edited_copy_is_equivalent_and_its_original_fuller(name: str) -> None:
+    """Stored first, an edited copy (a paragraph dropped) takes its original's whole text:
+    the teasers that arrive later are found in it (on corpus seed 25 three were not)."""
+    copy, original = COPIES[name], _original_of(name)
+    assert copy_kind(copy, original) is Copy.EQUIVALENT
+    assert copy_kind(original, copy) is Copy.FULLER
+    teaser = COPIES[name.replace(".edited", ".teaser")]
+    assert copy_kind(teaser, original) is Copy.TEASER
 
 
 @pytest.mark.parametrize("name", sorted(c for c in COPIES if c.endswith(".teaser")))
