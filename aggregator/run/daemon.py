@@ -274,7 +274,11 @@ class Daemon:
         self._stopping.set()
 
     async def _drain(self) -> None:
-        tasks = list(self._in_flight.values())
+        async with self._claiming:
+            # A claim under way when the stop came makes its tasks now; later ones claim
+            # nothing. Its feeds are waited for like the others, not saved after the final
+            # publish (their articles had no post until the next start).
+            tasks = list(self._in_flight.values())
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.config.daemon.grace)
             for task in pending:
