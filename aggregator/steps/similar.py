@@ -199,9 +199,11 @@ def copy_kind(
     if kind is None:
         return None
     if kind is Copy.EQUIVALENT:
-        if substituted(a.text, b.text):
+        wa, wb = _words(a.text), _words(b.text)
+        inner = _inner(wa, wb)  # aligned once: both checks read it
+        if _replaces(inner, wa, wb):
             return None
-        return Copy.FULLER if _fuller(a, b, similarity, thresholds) else kind
+        return Copy.FULLER if _fuller(similarity, thresholds, inner, len(wb)) else kind
     short, long, covered = (
         (a, b, similarity.b_in_a) if kind is Copy.TEASER else (b, a, similarity.a_in_b)
     )
@@ -237,7 +239,11 @@ def substituted(a: str, b: str) -> bool:
     the text, or replaced words make up MAX_SUBSTITUTED of the shorter text in two places or
     more. Only what lies between the first and the last words they share counts."""
     wa, wb = _words(a), _words(b)
-    inner = _inner(wa, wb)
+    return _replaces(_inner(wa, wb), wa, wb)
+
+
+def _replaces(inner: Sequence[_Opcode], wa: list[str], wb: list[str]) -> bool:
+    """``substituted`` on the alignment ``_inner(wa, wb)``."""
     if not inner:
         return False
     replaced = [op for op in inner if op[0] == "replace"]
@@ -259,16 +265,17 @@ def leads(short: str, long: str, containment: float) -> bool:
     return sum(b.size for b in blocks) >= containment * len(ws)
 
 
-def _fuller(a: Shingles, b: Shingles, s: Similarity, thresholds: Thresholds) -> bool:
-    """Whether an equivalent incoming text ``a`` is the fuller one: FULLER_BY longer than the
-    stored ``b``, holding ``containment`` of it, and longer inside: the words ``b`` lacks lie
-    between the words they share (a paragraph the stored copy dropped), not around them (a
-    wire copy's dateline and footer)."""
+def _fuller(
+    s: Similarity, thresholds: Thresholds, inner: Sequence[_Opcode], stored_words: int
+) -> bool:
+    """Whether an equivalent incoming text a is the fuller one: FULLER_BY longer than the
+    stored b, holding ``containment`` of it, and longer inside (``inner``, their alignment):
+    the words b lacks lie between the words they share (a paragraph the stored copy
+    dropped), not around them (a wire copy's dateline and footer)."""
     if s.a_tokens < FULLER_BY * s.b_tokens or s.b_in_a < thresholds.containment:
         return False
-    wa, wb = _words(a.text), _words(b.text)
-    added = sum(max(0, (i2 - i1) - (j2 - j1)) for _, i1, i2, j1, j2 in _inner(wa, wb))
-    return added >= (FULLER_BY - 1) * len(wb)
+    added = sum(max(0, (i2 - i1) - (j2 - j1)) for _, i1, i2, j1, j2 in inner)
+    return added >= (FULLER_BY - 1) * stored_words
 
 
 def _inner(wa: list[str], wb: list[str]) -> Sequence[_Opcode]:
