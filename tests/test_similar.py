@@ -232,7 +232,7 @@ def test_cjk_text_is_shingled_by_characters_and_latin_words_inside_count() -> No
 def test_english_words_in_a_cjk_text_are_units_not_letters() -> None:
     """Unrelated Chinese texts that mix in words of one small English vocabulary (as the
     2,000-feed bench's do): their letters' 4-grams were shared (Jaccard 0.25), their words'
-    are not; a word is one token and one unit."""
+    are not; a word is one token, its characters none."""
 
     def mixed(seed: int) -> str:
         rng = random.Random(seed)
