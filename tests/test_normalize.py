@@ -24,6 +24,7 @@ from aggregator.steps.normalize import (
     normalize_entry,
     normalize_feed,
     sane_date,
+    word_runs,
 )
 from aggregator.steps.parse import parse_document
 from aggregator.steps.render.filename import post_name
@@ -144,6 +145,18 @@ def test_canonical_url_table(url: str, expected: str) -> None:
 )
 def test_canonical_url_none_for_non_web_urls(url: str) -> None:
     assert canonical_url(url) is None
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=st.characters(max_codepoint=0x7F)),  # the byte translation
+        st.text(alphabet="aZ09_ \t.,-ßKſİ\u00e9\u4e2d\u3002\u2019"),  # folds to ASCII, or not
+        st.text(),
+    )
+)
+def test_word_runs_are_the_regex_word_runs_on_any_text(text: str) -> None:
+    """Fingerprints hash word_runs: the fast path for ASCII must give the same words."""
+    assert word_runs(text) == " ".join(re.findall(r"\w+", text.casefold()))
 
 
 @given(st.text())

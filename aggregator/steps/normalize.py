@@ -35,6 +35,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=1)
 _WORD_RUN = re.compile(r"\w+")
+# \w on ASCII: letters, digits and "_" stay, every other byte becomes a separator.
+_ASCII_NON_WORD = bytes(
+    b if b < 0x80 and (chr(b).isalnum() or b == 0x5F) else 0x20 for b in range(256)
+)
 _WWW = re.compile(r"^(?:www\.)+")
 # Script and style elements, and tags with attributes (event handlers, javascript: URLs).
 _ACTIVE_TAG = re.compile(r"</?(?:script|style)\b[^>]*>?|<[A-Za-z][^\s/>]*[\s/][^>]*>?", re.I)
@@ -284,13 +288,20 @@ def _valid_host(host: str) -> bool:
 
 def fingerprint(title: str, text: str) -> str:
     """Normalized title + text: the same story under another URL (cross-feed duplicates)."""
-    # Word runs joined by one space: what replacing each run of other characters with a
-    # space gives, in a quarter less time (the stored fingerprints must not change).
-    norm_title = " ".join(_WORD_RUN.findall(title.casefold()))
-    norm_text = " ".join(_WORD_RUN.findall(text.casefold()))
+    norm_title, norm_text = word_runs(title), word_runs(text)
     if not norm_title and not norm_text:
         return ""
     return _digest(norm_title, norm_text)
+
+
+def word_runs(text: str) -> str:
+    """The casefolded text's runs of word characters (``\\w``) joined by one space: what
+    fingerprints hash, so it must never change. ASCII text by a byte translation, a fifth of
+    the regular expression's time; any other by the regular expression."""
+    folded = text.casefold()
+    if folded.isascii():
+        return b" ".join(folded.encode().translate(_ASCII_NON_WORD).split()).decode()
+    return " ".join(_WORD_RUN.findall(folded))
 
 
 def sane_date(value: datetime | None, now: datetime) -> datetime | None:
