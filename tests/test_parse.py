@@ -3,6 +3,8 @@ URL. Fixtures live in tests/fixtures/parse/."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -279,3 +281,17 @@ def test_atom_titles_follow_their_type(kind: str, html: bool) -> None:
     ).encode()
     [entry] = parse_document(body, "https://example.com/feed").entries
     assert entry.title_html is html
+
+
+def test_the_main_process_never_loads_feedparser() -> None:
+    """The CLI, the pipeline and the daemon name the parser for the workers; only parsing an
+    XML document loads feedparser (14 MB resident), so the main process stays without it."""
+    code = (
+        "import sys, aggregator.cli, aggregator.run.passes, aggregator.run.daemon\n"
+        "before = 'feedparser' in sys.modules\n"
+        "from aggregator.steps.parse import parse_document\n"
+        "parse_document(b'<rss version=\"2.0\"><channel><title>t</title></channel></rss>', 'u')\n"
+        "print(before, 'feedparser' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from ...errors import ParseError
 from ...models import ParsedFeed
-from .fast import parse_fast
 from .jsonfeed import looks_like_json, parse_json_feed
-from .xmlfeed import parse_xml_feed
 
 __all__ = ["parse_document"]
 
 
 def parse_document(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     """Parse one fetched document. Raises ParseError naming the URL when it is not a feed."""
+    # Imported on the first XML document: feedparser (14 MB resident) is then loaded by the
+    # parser workers only, not by the main process, which names this function for them.
+    from .fast import parse_fast
+    from .xmlfeed import parse_xml_feed
+
     if not body.strip():
         raise ParseError(url, "empty document")
     if looks_like_json(body, content_type):
