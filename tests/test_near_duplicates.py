@@ -108,7 +108,7 @@ async def save(
 
 def near_rows(database: str, article_id: str | None = None) -> int:
     """Band key rows, of one article or all (read beside the store: not inside a loop)."""
-    return count(database, _near_table(database, article_id))
+    return count(database, _near_table(article_id))
 
 
 async def near_rows_now(database: str) -> int:
@@ -124,19 +124,10 @@ async def near_rows_now(database: str) -> int:
         await conn.close()
 
 
-def near_keys(database: str) -> str:
-    """The band key rows as a table: SQLite keeps a save's rows in near_keys_recent until
-    there are RECENT_NEAR_KEYS of them, then moves them to near_keys."""
-    if "://" in database:
-        return "near_keys"
-    return "(SELECT * FROM near_keys UNION ALL SELECT * FROM near_keys_recent)"
-
-
-def _near_table(database: str, article_id: str | None) -> str:
+def _near_table(article_id: str | None) -> str:
     if article_id is None:
-        return near_keys(database)
-    article = f"(SELECT seq FROM articles WHERE id = '{article_id}')"
-    return f"{near_keys(database)} WHERE article = {article}"
+        return "near_keys"
+    return f"near_keys WHERE article = (SELECT seq FROM articles WHERE id = '{article_id}')"
 
 
 def test_the_fixture_texts_are_signed() -> None:
@@ -398,50 +389,6 @@ def test_deleted_articles_take_their_keys_along(database: str) -> None:
     assert duplicates == [0, 0, 0], "the wire's merged entry went with the paper's article"
 
 
-def test_sqlite_moves_recent_keys_in_batches_and_finds_copies_on_either_side(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SQLite writes a save's band keys to near_keys_recent and moves them to near_keys once
-    there are RECENT_NEAR_KEYS: a copy finds its story on either side of the move, a store
-    opened later counts the rows already waiting, deleted articles take their keys from both."""
-    database = str(tmp_path / "db.sqlite3")
-    monkeypatch.setattr(store_articles, "RECENT_NEAR_KEYS", 40)  # two stories' keys
-    en, zh, ja = (original(PAPER, name) for name in ("story-en", "story-zh", "story-ja"))
-
-    def tables() -> tuple[int, int]:
-        return count(database, "near_keys"), count(database, "near_keys_recent")
-
-    async def go() -> list[object]:
-        seen: list[object] = []
-        store = await open_store(database)
-        try:
-            await save(store, PAPER, [en])
-            seen.append(tables())  # one story's keys wait
-        finally:
-            await store.close()
-        store = await open_store(database)  # counts the 24 waiting, then adds its own
-        try:
-            await save(store, PAPER, [zh])
-            seen.append(tables())  # 48 >= 40: all moved
-            await save(store, PAPER, [ja])
-            seen.append(tables())
-            copies = [copy_of(WIRE, "story-en.wire"), copy_of(WIRE, "story-ja.wire")]
-            seen.append([d.outcome for d in await save(store, WIRE, copies)])
-            await store.delete_articles([en.id, ja.id])
-            seen.append(tables())
-        finally:
-            await store.close()
-        return seen
-
-    waiting, moved, after, outcomes, deleted = run(go())
-    keys = {a.id: len(set(a.signature)) for a in (en, zh, ja)}
-    assert waiting == (0, keys[en.id])
-    assert moved == (keys[en.id] + keys[zh.id], 0)
-    assert after == (moved[0], keys[ja.id])
-    assert outcomes == [Outcome.DUPLICATE, Outcome.DUPLICATE], "found in near_keys, in recent"
-    assert deleted == (keys[zh.id], 0)
-
-
 def near_rows_of(article: Article) -> int:
     return len(set(article.signature))
 
@@ -468,7 +415,7 @@ def test_a_band_key_that_many_articles_share_stops_taking_more(
 
     run(go())
     for key in common:
-        assert count(database, f"{near_keys(database)} WHERE key = {key}") == 3
+        assert count(database, f"near_keys WHERE key = {key}") == 3
     kept = [near_rows(database, a.id) - len(set(a.signature)) for a in articles]
     assert kept == [0, 0, 0, -3, -3, -3], "the first three hold them, the others all the rest"
 

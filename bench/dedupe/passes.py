@@ -104,10 +104,9 @@ def _stored(database: Path) -> str:
         articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
         entries = db.execute("SELECT count(*) FROM entries").fetchone()[0]
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-        near = tables & {"near_keys", "near_keys_recent"}  # none before near-duplicates
         rows = (
-            sum(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in sorted(near))
-            if near
+            db.execute("SELECT count(*) FROM near_keys").fetchone()[0]
+            if ("near_keys" in tables)
             else "-"
         )
     return f"{articles} articles, {entries} entries, {rows} band key rows"

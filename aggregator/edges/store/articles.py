@@ -26,6 +26,7 @@ from ...steps.render.filename import post_name, post_names
 from ...steps.similar import Thresholds
 from . import queries as q
 from .adapter import Database, Session
+from .queries import Dialect
 from .rows import (
     MAX_PAGE_ATTEMPTS,
     content_values,
@@ -38,16 +39,11 @@ from .rows import (
 # Articles a band key is kept for: a key that more distinct articles share is boilerplate (a
 # site's standard lead), which proposes only look-alikes and would make every lookup long.
 MAX_ARTICLES_PER_KEY = 64
-# Band keys waiting in near_keys_recent (SQLite) before they are moved to near_keys in one
-# save: about 40 feeds' first fetches. (Measured on pass 1's pattern, 2,000 saves of 480
-# keys: 5,000 rows 7.7 s, 20,000 5.2 s, 50,000 5.6 s, written straight to near_keys 8.6 s.)
-RECENT_NEAR_KEYS = 20_000
 
 
 class ArticlesMixin:
     _db: Database
     _worker: str  # names this store's leases: only it lets them go
-    _recent_near_keys: int | None = None  # rows in near_keys_recent (None: not counted yet)
 
     async def save(
         self, update: FeedUpdate, articles: Sequence[Article], near: Thresholds | None = None
@@ -88,7 +84,7 @@ class ArticlesMixin:
             await self._db.lock_keys(db, unknown)
             decisions, held = await self._decide(db, update.feed_id, articles, by_key, near)
             await self._write_decisions(db, update, decisions)
-            await self._write_near_keys(db, decisions, held)
+            await _write_near_keys(db, self._db.dialect, decisions, held)
             await self._queue_pages(db, update, decisions)
             duplicates = sum(d.outcome is Outcome.DUPLICATE for d in decisions)
             await self._update_feed(db, update, duplicates)
@@ -124,8 +120,7 @@ class ArticlesMixin:
         held = _Held(looked_up={a.id for a in signed})
         holders: dict[int, list[str]] = {}
         keys = sorted({key for a in signed for key in a.signature})
-        for r in await db.fetch(self._db.dialect.near_holders, keys, feed_id):
-            # key, article, eligible
+        for r in await db.fetch(q.NEAR_HOLDERS, keys, feed_id):  # key, article, eligible
             held.articles[r[0]] += 1
             if r[2]:
                 holders.setdefault(r[0], []).append(r[1])
@@ -137,31 +132,6 @@ class ArticlesMixin:
         ids = sorted({article_id for found in candidates.values() for article_id in found})
         texts = {r[0]: plain_text(r[1]) for r in await db.fetch(q.NEAR_TEXTS, ids)}
         return merge_near_duplicates(decisions, candidates, texts, near), held
-
-    async def _write_near_keys(
-        self, db: Session, decisions: Sequence[Decision], held: _Held
-    ) -> None:
-        """The band keys of the articles looked up (``_near_keys``), sorted by key: the b-tree
-        is walked in order. On SQLite they go to near_keys_recent, whose rows are moved to
-        near_keys in one save once there are RECENT_NEAR_KEYS of them."""
-        dialect = self._db.dialect
-        rows = sorted(_near_keys(decisions, held))
-        if not rows:
-            return
-        if dialect.near_keys_as_arrays:
-            await db.execute(dialect.insert_near_keys, [r[0] for r in rows], [r[1] for r in rows])
-        else:
-            await db.executemany(dialect.insert_near_keys, rows)
-        if not dialect.merge_near_keys:
-            return
-        if self._recent_near_keys is None:  # other processes' rows count too: read once
-            self._recent_near_keys = await db.fetchval(q.COUNT_RECENT_NEAR_KEYS)
-        else:
-            self._recent_near_keys += len(rows)
-        if self._recent_near_keys >= RECENT_NEAR_KEYS:
-            for statement in dialect.merge_near_keys:
-                await db.execute(statement)
-            self._recent_near_keys = 0
 
     async def _known_keys(
         self, db: Session, feed_id: int, articles: Sequence[Article]
@@ -272,8 +242,7 @@ class ArticlesMixin:
         ids = sorted(article_ids)
         async with self._db.write("delete articles") as db:
             await db.execute(q.UNQUEUE_PAGES, ids)
-            for statement in self._db.dialect.unindex_articles:
-                await db.execute(statement, ids)
+            await db.execute(q.UNINDEX_ARTICLES, ids)
             await db.execute(q.DELETE_ARTICLES, ids)
 
 
@@ -298,6 +267,20 @@ class _Held:
 
     looked_up: set[str] = field(default_factory=set)
     articles: Counter[int] = field(default_factory=Counter)
+
+
+async def _write_near_keys(
+    db: Session, dialect: Dialect, decisions: Sequence[Decision], held: _Held
+) -> None:
+    """The band keys of the articles looked up (``_near_keys``), sorted by key: the b-tree is
+    walked in order."""
+    rows = sorted(_near_keys(decisions, held))
+    if not rows:
+        return
+    if dialect.near_keys_as_arrays:
+        await db.execute(dialect.insert_near_keys, [r[0] for r in rows], [r[1] for r in rows])
+    else:
+        await db.executemany(dialect.insert_near_keys, rows)
 
 
 def _near_keys(decisions: Sequence[Decision], held: _Held) -> list[tuple[int, str]]:

@@ -124,7 +124,7 @@ class FeedsMixin:
             feed_id = await db.fetchval(q.FEED_ID, name)
             if feed_id is None:
                 return
-            for statement in self._db.dialect.forget_feed:
+            for statement in q.FORGET_FEED:
                 await db.execute(statement, feed_id)
 
 

@@ -12,7 +12,7 @@ import aiosqlite
 
 from .queries import COUNT_DUPLICATES
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 6
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -93,26 +93,10 @@ async def _read_entries(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE feeds ADD COLUMN read_entries TEXT")
 
 
-async def _recent_near_keys(db: aiosqlite.Connection) -> None:
-    """6 -> 7: new band keys are written to a small table first and moved to near_keys in
-    batches (a first fetch wrote each key's page of near_keys to the WAL once per save)."""
-    await db.execute(_RECENT_NEAR_KEYS)
-    await db.execute("CREATE INDEX near_keys_recent_article ON near_keys_recent (article)")
-
-
-_RECENT_NEAR_KEYS = """
-    CREATE TABLE near_keys_recent (
-        key INTEGER NOT NULL,
-        article INTEGER NOT NULL,
-        PRIMARY KEY (key, article)
-    ) WITHOUT ROWID
-"""
-
 MIGRATIONS: dict[int, Migration] = {
     1: _filters,
     2: _identity_links,
     3: _lease_owner,
     4: _near_duplicates,
     5: _read_entries,
-    6: _recent_near_keys,
 }

@@ -95,29 +95,22 @@ FEED_ARTICLES = """
 """
 
 _OWNED = "SELECT id FROM articles WHERE feed_id = $1"
-
-
-def _forget_feed(near_tables: tuple[str, ...]) -> tuple[str, ...]:
-    """Forgetting feed $1, in this order (Dialect.forget_feed: the band key tables are the
-    backend's). Feeds that also saw its articles are read afresh: body_hash '' (not NULL,
-    which means never read: the first fetch's backlog would apply) and every entry normalized
-    again; their entries merged into its articles are forgotten, and no longer counted."""
-    return (
-        "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = '', read_entries = NULL,"
-        " duplicates = duplicates - (SELECT count(*) FROM entries e"
-        f" WHERE e.feed_id = feeds.id AND e.article_id IN ({_OWNED}))"
-        f" WHERE id IN (SELECT feed_id FROM entries WHERE article_id IN ({_OWNED})) AND id != $1",
-        f"DELETE FROM entries WHERE article_id IN ({_OWNED}) OR feed_id = $1",
-        "DELETE FROM page_queue WHERE feed_id = $1",
-        *(
-            f"DELETE FROM {table} WHERE article IN (SELECT seq FROM articles WHERE feed_id = $1)"
-            for table in near_tables
-        ),
-        "DELETE FROM articles WHERE feed_id = $1",
-        "DELETE FROM fetch_log WHERE feed_id = $1",
-        "DELETE FROM feeds WHERE id = $1",
-    )
-
+# Forgetting feed $1, in this order. Feeds that also saw its articles are read afresh:
+# body_hash '' (not NULL, which means never read: the first fetch's backlog would apply) and
+# every entry normalized again; their entries merged into its articles are forgotten, and no
+# longer counted.
+FORGET_FEED = (
+    "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = '', read_entries = NULL,"
+    " duplicates = duplicates - (SELECT count(*) FROM entries e"
+    f" WHERE e.feed_id = feeds.id AND e.article_id IN ({_OWNED}))"
+    f" WHERE id IN (SELECT feed_id FROM entries WHERE article_id IN ({_OWNED})) AND id != $1",
+    f"DELETE FROM entries WHERE article_id IN ({_OWNED}) OR feed_id = $1",
+    "DELETE FROM page_queue WHERE feed_id = $1",
+    "DELETE FROM near_keys WHERE article IN (SELECT seq FROM articles WHERE feed_id = $1)",
+    "DELETE FROM articles WHERE feed_id = $1",
+    "DELETE FROM fetch_log WHERE feed_id = $1",
+    "DELETE FROM feeds WHERE id = $1",
+)
 
 # -- one feed's results -----------------------------------------------------------------------
 
@@ -181,18 +174,16 @@ READ_ENTRIES = "SELECT read_entries FROM feeds WHERE id = $1"
 
 # Stored articles holding one of the band keys $1 (each key is held by at most
 # MAX_ARTICLES_PER_KEY): (key, article id, whether feed $2 may merge with it: another feed,
-# both with dedupe, article number), oldest first. Dialect.near_holders: this over each table
-# the backend keeps band keys in, joined by UNION.
-_NEAR_HOLDERS = """
+# both with dedupe), oldest first.
+NEAR_HOLDERS = """
     SELECT k.key, a.id,
-           a.feed_id != $2 AND f.dedupe AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2),
-           k.article
-    FROM {table} k
+           a.feed_id != $2 AND f.dedupe AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2)
+    FROM near_keys k
     JOIN articles a ON a.seq = k.article
     JOIN feeds f ON f.id = a.feed_id
     WHERE k.key = ANY($1)
+    ORDER BY k.article
 """
-COUNT_RECENT_NEAR_KEYS = "SELECT count(*) FROM near_keys_recent"
 NEAR_TEXTS = "SELECT id, content FROM articles WHERE id = ANY($1)"
 # A copy fuller than the stored text (a teaser): the article takes it; its post is rewritten.
 TAKE_FULLER = """
@@ -233,6 +224,9 @@ PAGE_DONE = "DELETE FROM page_queue WHERE article_id = $1 AND (NOT $2 OR attempt
 
 EXPIRED_ARTICLES = "SELECT id, post_path FROM articles WHERE coalesce(published, first_seen) < $1"
 UNQUEUE_PAGES = "DELETE FROM page_queue WHERE article_id = ANY($1)"
+UNINDEX_ARTICLES = (
+    "DELETE FROM near_keys WHERE article IN (SELECT seq FROM articles WHERE id = ANY($1))"
+)
 DELETE_ARTICLES = "DELETE FROM articles WHERE id = ANY($1)"
 TRIM_LOG = "DELETE FROM fetch_log WHERE at < $1"
 
@@ -304,18 +298,9 @@ class Dialect:
     # two arrays ($1 keys, $2 article ids).
     insert_near_keys: str
     near_keys_as_arrays: bool
-    near_holders: str  # _NEAR_HOLDERS over the tables band keys are in
-    # Moving the recent band keys to near_keys (SQLite; none on PostgreSQL, which writes
-    # near_keys directly: its WAL logs rows, not the pages they dirty, at each commit).
-    merge_near_keys: tuple[str, ...]
-    unindex_articles: tuple[str, ...]  # the band keys of articles $1
-    forget_feed: tuple[str, ...]  # forgetting feed $1, in this order (see _forget_feed)
 
 
-def _dialect(
-    next_seq: str, lock_due: str, near_keys_from: str | None, near_tables: tuple[str, ...]
-) -> Dialect:
-    """``near_tables``: where band keys are, the first the one a save writes to."""
+def _dialect(next_seq: str, lock_due: str, near_keys_from: str | None) -> Dialect:
     return Dialect(
         due_feeds=_DUE_FEEDS + lock_due,
         matches_by_url=_MATCHES.format(column="canonical_url"),
@@ -324,28 +309,11 @@ def _dialect(
             seq=", seq" if next_seq else "", next_seq=f", {next_seq}" if next_seq else ""
         ),
         insert_near_keys=(
-            f"INSERT INTO {near_tables[0]} (key, article) "
+            "INSERT INTO near_keys (key, article) "
             + (near_keys_from or "SELECT $1, seq FROM articles WHERE id = $2")
             + " ON CONFLICT DO NOTHING"
         ),
         near_keys_as_arrays=near_keys_from is not None,
-        near_holders=" UNION ".join(_NEAR_HOLDERS.format(table=t) for t in near_tables)
-        + " ORDER BY 4",
-        merge_near_keys=(
-            (
-                # WHERE true: SQLite's parser needs a WHERE before an upsert clause.
-                f"INSERT INTO near_keys (key, article) SELECT key, article FROM {near_tables[0]}"
-                " WHERE true ON CONFLICT DO NOTHING",
-                f"DELETE FROM {near_tables[0]}",
-            )
-            if near_tables[0] != "near_keys"
-            else ()
-        ),
-        unindex_articles=tuple(
-            f"DELETE FROM {table} WHERE article IN (SELECT seq FROM articles WHERE id = ANY($1))"
-            for table in near_tables
-        ),
-        forget_feed=_forget_feed(near_tables),
     )
 
 
@@ -354,7 +322,6 @@ SQLITE = _dialect(
     next_seq="(SELECT coalesce(max(seq), 0) + 1 FROM articles)",
     lock_due="",
     near_keys_from=None,
-    near_tables=("near_keys_recent", "near_keys"),
 )
 # The rows a claim takes stay locked until it commits; rows a save or a sync holds are
 # skipped, not waited for.
@@ -363,5 +330,4 @@ POSTGRES = _dialect(
     lock_due="FOR UPDATE SKIP LOCKED",
     near_keys_from="SELECT p.key, a.seq FROM unnest($1::bigint[], $2::text[]) AS p(key, id)"
     " JOIN articles a ON a.id = p.id",
-    near_tables=("near_keys",),
 )

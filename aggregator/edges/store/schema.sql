@@ -94,15 +94,6 @@ CREATE TABLE near_keys (
     PRIMARY KEY (key, article)
 ) WITHOUT ROWID;
 CREATE INDEX near_keys_article ON near_keys (article);
--- SQLite: each save's keys land here and are moved to near_keys in batches (Store.save): a
--- key dirties a page of its own in near_keys, which every commit would write to the WAL
--- again; this table is small, so a save's keys share its pages. Lookups read both.
-CREATE TABLE near_keys_recent (
-    key INTEGER NOT NULL,
-    article INTEGER NOT NULL,
-    PRIMARY KEY (key, article)
-) WITHOUT ROWID;
-CREATE INDEX near_keys_recent_article ON near_keys_recent (article);
 
 -- full_text pages still to fetch (past a pass's page cap, or after a transient failure).
 CREATE TABLE page_queue (
