@@ -3,8 +3,10 @@ decides whether two texts are one story (wire copy, edited copy, teaser) or look
 
 Shingles. Latin-script text (any text with more words than CJK characters): casefolded words,
 punctuation dropped, 4 at a time. Chinese and Japanese (no spaces): 4-grams of characters over
-the text with its spaces removed (digits included, so that a number that differs changes the
-grams around it; a Latin word is one unit). Each shingle is one 64-bit integer: four 16-bit word
+the text with its spaces and Latin words removed (digits included, so that a number that
+differs changes the grams around it), and the Latin words it holds as 4-word shingles of
+their own (``SIGNATURE_VERSION`` 2; in 1 each word was a unit among the characters, which
+cost a regular-expression split). Each shingle is one 64-bit integer: four 16-bit word
 codes (CRC-32 of the word, low half), or the four UTF-16 code units themselves; the array
 module reads them at four offsets from one buffer, so no Python object is made per shingle.
 The first ``MAX_CHARS`` characters of a text are used: a story is known by its beginning.
