@@ -364,7 +364,7 @@ def _cjk_units(encoded: bytes) -> tuple[bytes, bytes]:
     third of signing the 2,000-feed bench's mixed texts); apart, two byte translations."""
     characters = _utf16(encoded.translate(None, _LATIN_LETTERS))
     words = encoded.translate(_LETTERS_ONLY).split()
-    return characters, _word_codes(words) if words else b""
+    return characters, _word_codes(words)
 
 
 def _utf16(utf8: bytes) -> bytes:
