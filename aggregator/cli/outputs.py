@@ -48,8 +48,8 @@ async def cmd_render(config: Config, args: argparse.Namespace) -> int:
             return EXIT_OK
         changes = await publish(store, config.output)
         report(
-            f"rendered: {counted(len(changes.added), 'post')} re-created, "
-            f"{len(changes.updated)} rewritten"
+            f"rendered: {counted(changes.added_count, 'post')} re-created, "
+            f"{changes.updated_count} rewritten"
             f"{', feeds changed' if changes.feeds_changed else ''}",
         )
         await run_on_change(config.output, changes)

@@ -31,11 +31,11 @@ BATCH = 500  # posts per fsync batch
 def log_changes(changes: Changes) -> None:
     """One info line for one publishing round with what it wrote (removals are logged where
     they are decided: retention, prune)."""
-    if changes.added or changes.updated or changes.feeds_changed:
+    if changes.added_count or changes.updated_count or changes.feeds_changed:
         log.info(
             "published added=%d updated=%d feeds_changed=%s",
-            len(changes.added),
-            len(changes.updated),
+            changes.added_count,
+            changes.updated_count,
             changes.feeds_changed,
         )
 
@@ -70,7 +70,7 @@ async def publish_posts(store: Store, output: OutputConfig, repair: bool = False
     if repair:
         remove_temp_files(output.posts_dir)
         await _requeue_missing_posts(store, output)
-    changes = Changes()
+    changes = Changes(listed=bool(output.on_change))
     while batch := await store.pending_posts(BATCH):
         ids = {a.post_path: a.id for a in batch}
         texts = {
@@ -80,8 +80,10 @@ async def publish_posts(store: Store, output: OutputConfig, repair: bool = False
         # File I/O in a thread: the event loop keeps fetching while posts are written.
         written = await asyncio.to_thread(write_files, output.posts_dir, texts)
         await store.mark_rendered([(a.id, a.content_hash, a.revision) for a in batch])
-        changes.added += [(ids[name], name) for name in written.created]
-        changes.updated += [(ids[name], name) for name in written.replaced]
+        changes.wrote(
+            [(ids[name], name) for name in written.created],
+            [(ids[name], name) for name in written.replaced],
+        )
     return changes
 
 
