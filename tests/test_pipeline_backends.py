@@ -5,6 +5,7 @@ through the Store interface and the files it publishes."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -19,10 +20,10 @@ from server import (
 )
 
 from aggregator.config import load_config
-from aggregator.edges.store import open_store
+from aggregator.edges.store import Store, open_store
 from aggregator.models import FeedState, FetchResult, PassSummary, StoredArticle
 from aggregator.run.passes import run_pass
-from aggregator.run.pool import ParserPool
+from aggregator.run.pool import ParserPool, default_workers
 from aggregator.steps.digest import Digest
 
 
@@ -247,3 +248,47 @@ def stored_read_entries(database: str, feed_id: int) -> dict[str, str]:
             await store.close()
 
     return asyncio.run(go())
+
+
+def test_parsed_documents_wait_for_the_store_a_few_at_a_time(
+    loopback: LoopbackServer, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When storing is the slower step, documents are not parsed ahead of it by the fetch
+    concurrency (each parsed document held in memory until stored): at most 2 x workers + 2
+    are between the parser and the store. The store is held until every feed is fetched."""
+    feeds = 20
+    for n in range(feeds):
+        items = [(f"{n}-{i}", f"https://x.example/{n}/{i}", f"Story {n}-{i}.") for i in range(3)]
+        loopback.routes[f"/{n}.xml"] = FeedResource(stories(items))
+    ws.write_config(
+        [{"name": f"f{n}", "url": loopback.url(f"/{n}.xml")} for n in range(feeds)],
+        fetch={"concurrency": 32},
+    )
+    parsing, stored, most = 0, 0, 0
+    submit, save = ParserPool.run, Store.save
+
+    async def parse(pool: ParserPool, *args: Any) -> Digest:
+        nonlocal parsing, most
+        parsing += 1
+        most = max(most, parsing - stored)
+        return await submit(pool, *args)
+
+    def fetched() -> int:
+        return sum(len(loopback.requests_for(f"/{n}.xml")) for n in range(feeds))
+
+    async def slow_save(store: Store, *args: Any) -> Any:
+        nonlocal stored
+        deadline = time.monotonic() + 10
+        while fetched() < feeds:  # the store is held until every document is fetched
+            assert time.monotonic() < deadline, "the feeds were not all fetched"
+            await asyncio.sleep(0.01)
+        decisions = await save(store, *args)
+        stored += 1
+        return decisions
+
+    monkeypatch.setattr(ParserPool, "run", parse)
+    monkeypatch.setattr(Store, "save", slow_save)
+    summary, _, _ = one_pass(ws)
+    assert (summary.feeds_ok, summary.new) == (feeds, 3 * feeds)
+    assert parsing == feeds
+    assert 1 < most <= 2 * default_workers() + 2
