@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import random
 import re
@@ -829,3 +830,67 @@ def test_a_claim_under_way_when_the_daemon_stops_is_drained_before_the_last_publ
             await store.close()
 
     assert asyncio.run(go()) == ["A"]
+
+
+def test_a_publishing_round_under_way_when_the_daemon_stops_finishes_before_the_last_publish(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The stop can come while the publish job's thread writes posts. The scheduler's shutdown
+    cancelled the job: its thread went on writing while the final publish wrote the same
+    files, and the cancellation was logged as a traceback (CI saw it once)."""
+    import aggregator.run.daemon as daemon_module
+    from aggregator.config import load_config
+    from aggregator.edges.store import open_store
+    from aggregator.models import Changes, FeedOutcome, FeedStatus
+
+    ws.write_config([{"name": "A", "url": "http://127.0.0.1:9/a.xml"}])
+    config = load_config(ws.config_path)
+    steps: list[str] = []
+    round_started, release = asyncio.Event(), threading.Event()
+
+    async def publish_posts(store: Any, output: Any, repair: bool = False) -> Changes:
+        if repair or round_started.is_set():  # the maintenance job's, or a later round
+            return Changes()
+        steps.append("round started")
+        round_started.set()
+        await asyncio.to_thread(release.wait, 20)  # posts being written
+        steps.append("round finished")
+        return Changes()
+
+    async def publish(store: Any, output: Any) -> Changes:
+        steps.append("publish")
+        return Changes()
+
+    monkeypatch.setattr(daemon_module, "publish_posts", publish_posts)
+    monkeypatch.setattr(daemon_module, "publish", publish)
+
+    class Pipeline:
+        class bookkeeping:  # stands for the Bookkeeper instance
+            @staticmethod
+            async def flush() -> None:
+                return None
+
+        async def process_feed(self, feed: Any, state: Any) -> FeedOutcome:
+            return FeedOutcome(feed.name, FeedStatus.OK)
+
+        async def close(self) -> None:
+            return None
+
+    async def go() -> int:
+        store = await open_store(config.storage.database)
+        try:
+            daemon = daemon_module.Daemon(config, store, Pipeline())  # type: ignore[arg-type]
+            serving = asyncio.create_task(daemon.serve())
+            await asyncio.wait_for(round_started.wait(), 20)
+            daemon._on_stop_signal()  # SIGTERM while the round's thread writes
+            for _ in range(20):  # serve() wakes and stops the scheduler meanwhile
+                await asyncio.sleep(0)
+            release.set()
+            return await asyncio.wait_for(serving, 20)
+        finally:
+            release.set()
+            await store.close()
+
+    assert asyncio.run(go()) == 0
+    assert steps[-3:] == ["round started", "round finished", "publish"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

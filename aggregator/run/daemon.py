@@ -76,6 +76,7 @@ class Daemon:
         self._taking_over = False
         self._claiming = asyncio.Lock()
         self._refills: set[asyncio.Task[None]] = set()
+        self._jobs: set[asyncio.Task[Any]] = set()  # job runs under way (scheduled or refills)
 
     async def serve(self) -> int:
         await self._sync_feeds(self.config, previous=None)
@@ -89,7 +90,7 @@ class Daemon:
             "daemon started feeds=%d tick=%gs", len(self.config.feeds), self.config.schedule.tick
         )
         await self._stopping.wait()
-        scheduler.shutdown(wait=False)
+        await self._stop_jobs(scheduler)
         await self._drain()
         await self.pipeline.close()
         if await self.store.lead_publisher():
@@ -126,17 +127,22 @@ class Daemon:
         )
         return scheduler
 
-    @staticmethod
-    def _guard(job: Callable[[], Awaitable[None]]) -> Callable[[], Coroutine[Any, Any, None]]:
-        """A failing job is logged and tried again at its next run; the daemon goes on."""
+    def _guard(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Coroutine[Any, Any, None]]:
+        """A failing job is logged and tried again at its next run; the daemon goes on.
+        Each run is known to ``_stop_jobs``, which lets it finish."""
 
         async def run() -> None:
+            this = asyncio.current_task()
+            assert this is not None  # a coroutine job always runs in a task
+            self._jobs.add(this)
             try:
                 await job()
             except AggregatorError as e:
                 log.error("%s failed: %s", job.__name__.strip("_"), e)
             except Exception:
                 log.critical("bug in daemon job %s", job.__name__, exc_info=True)
+            finally:
+                self._jobs.discard(this)
 
         run.__name__ = job.__name__
         return run
@@ -272,6 +278,15 @@ class Daemon:
             counted(len(self._in_flight), "in-flight feed"),
         )
         self._stopping.set()
+
+    async def _stop_jobs(self, scheduler: AsyncIOScheduler) -> None:
+        """No job starts any more; the runs under way finish before the scheduler goes.
+        Its shutdown cancels running jobs: a publishing round cancelled while its thread
+        still wrote posts raced the final publish for the same files."""
+        scheduler.pause()
+        while running := [job for job in self._jobs if not job.done()]:
+            await asyncio.wait(running)
+        scheduler.shutdown(wait=False)
 
     async def _drain(self) -> None:
         async with self._claiming:
