@@ -9,6 +9,7 @@ Nothing passes raw feedparser dicts or httpx responses past its own step.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -295,22 +296,33 @@ class Changes:
     def __bool__(self) -> bool:
         return bool(self.added_count or self.updated_count or self.removed or self.feeds_changed)
 
-    def wrote(self, added: list[tuple[str, str]], updated: list[tuple[str, str]]) -> None:
-        """Posts created and rewritten."""
-        self.added_count += len(added)
-        self.updated_count += len(updated)
+    def wrote(
+        self, created: Sequence[str], replaced: Sequence[str], ids: Mapping[str, str]
+    ) -> None:
+        """Post files created and rewritten; ``ids`` maps each file to its article id."""
+
+        def pairs(names: Sequence[str]) -> list[tuple[str, str]]:
+            return [(ids[name], name) for name in names] if self.listed else []
+
+        self._count(len(created), len(replaced), pairs(created), pairs(replaced))
+
+    def merge(self, other: Changes) -> None:
+        self._count(other.added_count, other.updated_count, other.added, other.updated)
+        self.removed += other.removed
+        self.feeds_changed |= other.feeds_changed
+
+    def _count(
+        self,
+        added_count: int,
+        updated_count: int,
+        added: list[tuple[str, str]],
+        updated: list[tuple[str, str]],
+    ) -> None:
+        self.added_count += added_count
+        self.updated_count += updated_count
         if self.listed:
             self.added += added
             self.updated += updated
-
-    def merge(self, other: Changes) -> None:
-        self.added_count += other.added_count
-        self.updated_count += other.updated_count
-        if self.listed:
-            self.added += other.added
-            self.updated += other.updated
-        self.removed += other.removed
-        self.feeds_changed |= other.feeds_changed
 
 
 @dataclass(slots=True)

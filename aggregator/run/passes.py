@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..config import Config, FeedConfig
 from ..edges.fetch import Fetcher
@@ -29,11 +29,14 @@ async def run_pass(
     feeds: Sequence[FeedConfig],
     on_feed_done: Callable[[FeedOutcome], None] | None = None,
     clock: Clock = utcnow,
+    states: Mapping[str, FeedState] | None = None,
 ) -> PassSummary:
-    """One pass over ``feeds`` (the one-shot CLI): every feed once, then publish."""
+    """One pass over ``feeds`` (the one-shot CLI): every feed once, then publish. ``states``:
+    the store's rows once it knows the config's feeds (``sync_feeds``), if already read."""
     started = time.monotonic()
     summary = PassSummary()
-    states = await store.sync_feeds(config.feeds)
+    if states is None:
+        states = await store.sync_feeds(config.feeds)
     queue: asyncio.Queue[FeedConfig] = asyncio.Queue()
     for feed in feeds:
         queue.put_nowait(feed)

@@ -80,10 +80,7 @@ async def publish_posts(store: Store, output: OutputConfig, repair: bool = False
         # File I/O in a thread: the event loop keeps fetching while posts are written.
         written = await asyncio.to_thread(write_files, output.posts_dir, texts)
         await store.mark_rendered([(a.id, a.content_hash, a.revision) for a in batch])
-        changes.wrote(
-            [(ids[name], name) for name in written.created],
-            [(ids[name], name) for name in written.replaced],
-        )
+        changes.wrote(written.created, written.replaced, ids)
     return changes
 
 
