@@ -778,7 +778,24 @@ def test_on_change_runs_at_most_once_per_atom_every_with_what_changed(
     assert all(Path(p["path"]).exists() for r in runs for p in r["manifest"]["added"])
 
 
-# -- in process: a stop while a claim is under way -------------------------------------------
+# -- in process: a stop while a claim or a publishing round is under way --------------------
+
+
+class FakePipeline:
+    """Stands for run.feed.Pipeline in the daemon's own loop: every feed is fetched, OK."""
+
+    class bookkeeping:  # stands for the Bookkeeper instance
+        @staticmethod
+        async def flush() -> None:
+            return None
+
+    async def process_feed(self, feed: Any, state: Any) -> Any:
+        from aggregator.models import FeedOutcome, FeedStatus
+
+        return FeedOutcome(feed.name, FeedStatus.OK)
+
+    async def close(self) -> None:
+        return None
 
 
 def test_a_claim_under_way_when_the_daemon_stops_is_drained_before_the_last_publish(
@@ -789,23 +806,18 @@ def test_a_claim_under_way_when_the_daemon_stops_is_drained_before_the_last_publ
     the next start; tests/test_multiworker.py saw it once)."""
     from aggregator.config import load_config
     from aggregator.edges.store import open_store
-    from aggregator.models import FeedOutcome, FeedStatus
+    from aggregator.models import FeedOutcome
     from aggregator.run.daemon import Daemon as DaemonLoop
 
     ws.write_config([{"name": "A", "url": "http://127.0.0.1:9/a.xml"}])
     config = load_config(ws.config_path)
     processed: list[str] = []
 
-    class Pipeline:
-        class bookkeeping:  # stands for the Bookkeeper instance
-            @staticmethod
-            async def flush() -> None:
-                return None
-
+    class Pipeline(FakePipeline):
         async def process_feed(self, feed: Any, state: Any) -> FeedOutcome:
             await asyncio.sleep(0.05)  # a fetch in flight
             processed.append(feed.name)
-            return FeedOutcome(feed.name, FeedStatus.OK)
+            return await super().process_feed(feed, state)
 
     async def go() -> list[str]:
         store = await open_store(config.storage.database)
@@ -841,7 +853,7 @@ def test_a_publishing_round_under_way_when_the_daemon_stops_finishes_before_the_
     import aggregator.run.daemon as daemon_module
     from aggregator.config import load_config
     from aggregator.edges.store import open_store
-    from aggregator.models import Changes, FeedOutcome, FeedStatus
+    from aggregator.models import Changes
 
     ws.write_config([{"name": "A", "url": "http://127.0.0.1:9/a.xml"}])
     config = load_config(ws.config_path)
@@ -864,22 +876,10 @@ def test_a_publishing_round_under_way_when_the_daemon_stops_finishes_before_the_
     monkeypatch.setattr(daemon_module, "publish_posts", publish_posts)
     monkeypatch.setattr(daemon_module, "publish", publish)
 
-    class Pipeline:
-        class bookkeeping:  # stands for the Bookkeeper instance
-            @staticmethod
-            async def flush() -> None:
-                return None
-
-        async def process_feed(self, feed: Any, state: Any) -> FeedOutcome:
-            return FeedOutcome(feed.name, FeedStatus.OK)
-
-        async def close(self) -> None:
-            return None
-
     async def go() -> int:
         store = await open_store(config.storage.database)
         try:
-            daemon = daemon_module.Daemon(config, store, Pipeline())  # type: ignore[arg-type]
+            daemon = daemon_module.Daemon(config, store, FakePipeline())  # type: ignore[arg-type]
             serving = asyncio.create_task(daemon.serve())
             await asyncio.wait_for(round_started.wait(), 20)
             daemon._on_stop_signal()  # SIGTERM while the round's thread writes
