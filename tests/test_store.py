@@ -335,8 +335,9 @@ def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_no_transaction_ope
     db_path: Path,
 ) -> None:
     """A daemon stopping cancels its jobs: a write cancelled while its BEGIN waits for another
-    process's lock has still begun the transaction in aiosqlite's thread. The next write works
-    (it failed with "cannot start a transaction within a transaction")."""
+    process's lock still runs whole in aiosqlite's thread (committed, or rolled back). The
+    next write works (it failed with "cannot start a transaction within a transaction" when a
+    transaction was a hop per statement)."""
 
     async def go() -> bool:
         store = await open_store(str(db_path))
@@ -357,6 +358,89 @@ def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_no_transaction_ope
     assert run(go())
     with closing(sqlite3.connect(db_path)) as db:
         assert db.execute("SELECT disabled_reason FROM feeds").fetchall() == [("gone",)]
+
+
+def test_a_sqlite_transaction_is_one_hop_to_the_database_thread(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save of three articles is one call on aiosqlite's thread (it was 14, each waiting for
+    the event loop between statements); its statements all ran (three articles stored)."""
+    import aiosqlite
+
+    hops = 0
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal hops
+        hops += 1
+        return await execute(self, fn, *args, **kwargs)
+
+    async def go() -> list[Outcome]:
+        store = await open_store(str(db_path))
+        try:
+            states = await store.sync_feeds([FEED])
+            update = FeedUpdate(feed_id=states[FEED.name].id, now=NOW, status=FeedStatus.OK)
+            monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+            decisions = await store.save(update, [article(FEED, n) for n in range(3)])
+            monkeypatch.undo()
+            return [d.outcome for d in decisions]
+        finally:
+            await store.close()
+
+    assert run(go()) == [Outcome.NEW] * 3
+    assert hops == 1
+    assert count(str(db_path), "articles") == 3
+
+
+def test_a_transaction_whose_work_waits_for_anything_else_is_refused_and_rolled_back(
+    db_path: Path,
+) -> None:
+    """SQLite runs a transaction whole on its connection's thread: work that awaits something
+    besides its session could not go on there. It fails, naming the cause, and writes nothing."""
+
+    async def go() -> None:
+        store = await open_store(str(db_path))
+        try:
+            await store.sync_feeds([FEED])
+
+            async def wanders(db: Any) -> None:
+                await db.execute(queries.SET_DISABLED, "paused", FEED.name)
+                await asyncio.sleep(0)
+
+            with pytest.raises(RuntimeError, match="waited for something other than the database"):
+                await store._db.transaction("wander", wanders)
+            assert await store.set_disabled(FEED.name, None)  # the next one works
+        finally:
+            await store.close()
+
+    run(go())
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("SELECT disabled_reason FROM feeds").fetchall() == [(None,)]
+
+
+def test_a_transaction_right_after_a_pragma_that_returns_rows_commits(db_path: Path) -> None:
+    """Queued back to back on aiosqlite's thread: a PRAGMA's row left in a cursor (until the
+    event loop took the result) kept its statement open, and the transaction after it failed
+    with "cannot commit transaction - SQL statements in progress" (a daemon's tick, 1 in 3)."""
+
+    async def go() -> list[bool]:
+        store = await open_store(str(db_path))
+        try:
+            await store.sync_feeds([FEED])
+            return [
+                await store.set_disabled(FEED.name, "paused"),
+                *await asyncio.gather(
+                    *(
+                        step
+                        for _ in range(5)
+                        for step in (store._db.tidy(), store.set_disabled(FEED.name, None))
+                    )
+                ),
+            ]
+        finally:
+            await store.close()
+
+    assert run(go()) == [True] + [None, True] * 5
 
 
 def test_post_name_clash_gets_the_whole_id(database: str, monkeypatch: pytest.MonkeyPatch) -> None:

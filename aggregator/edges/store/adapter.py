@@ -9,9 +9,9 @@ milliseconds, so that both give back equal records), a list for ``= ANY($n)``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from ...models import Article
 from .queries import Dialect
@@ -19,7 +19,7 @@ from .rows import Row, ToTime
 
 
 class Session(ABC):
-    """One connection, inside ``Database.read`` or ``Database.write``."""
+    """One connection, inside ``Database.read`` or ``Database.transaction``."""
 
     @abstractmethod
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
@@ -37,6 +37,11 @@ class Session(ABC):
         """Run one statement per row of parameters; nothing when there are no rows."""
 
 
+T = TypeVar("T")
+# What a transaction does: statements on the session it is given, nothing else awaited.
+Work = Callable[[Session], Coroutine[Any, Any, T]]
+
+
 class Database(ABC):
     """A backend: its connections, transactions, errors (StoreError naming the database) and
     its own behaviour where the backends differ."""
@@ -50,8 +55,12 @@ class Database(ABC):
         """A connection to read on; errors become StoreError naming ``action``."""
 
     @abstractmethod
-    def write(self, action: str) -> AbstractAsyncContextManager[Session]:
-        """One transaction, committed when the block ends, rolled back when it raises."""
+    async def transaction(self, action: str, work: Work[T]) -> T:
+        """``work(session)`` in one transaction, committed when it returns, rolled back when
+        it raises; its result. ``work`` talks only to the session: SQLite runs it whole on
+        its connection's thread (one hop, however many statements), so it never waits for
+        anything else. A caller cancelled meanwhile does not stop it: the transaction still
+        commits or rolls back whole."""
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -77,18 +77,28 @@ class ArticlesMixin:
         entry_key)`` and ``articles (id)`` are primary keys written with ``ON CONFLICT DO
         NOTHING``.
         """
-        async with self._db.write("save feed results") as db:
-            await self._db.lock_feed(db, update.feed_id)
-            by_key = await self._known_keys(db, update.feed_id, articles)
-            unknown = [a for a in articles if a.entry_key not in by_key]
-            await self._db.lock_keys(db, unknown)
-            decisions, held = await self._decide(db, update.feed_id, articles, by_key, near)
-            await self._write_decisions(db, update, decisions)
-            await _write_near_keys(db, self._db.dialect, decisions, held)
-            await self._queue_pages(db, update, decisions)
-            duplicates = sum(d.outcome is Outcome.DUPLICATE for d in decisions)
-            await self._update_feed(db, update, duplicates)
-            await self._log_fetch(db, update, decisions)
+        return await self._db.transaction(
+            "save feed results", lambda db: self._save(db, update, articles, near)
+        )
+
+    async def _save(
+        self,
+        db: Session,
+        update: FeedUpdate,
+        articles: Sequence[Article],
+        near: Thresholds | None,
+    ) -> list[Decision]:
+        await self._db.lock_feed(db, update.feed_id)
+        by_key = await self._known_keys(db, update.feed_id, articles)
+        unknown = [a for a in articles if a.entry_key not in by_key]
+        await self._db.lock_keys(db, unknown)
+        decisions, held = await self._decide(db, update.feed_id, articles, by_key, near)
+        await self._write_decisions(db, update, decisions)
+        await _write_near_keys(db, self._db.dialect, decisions, held)
+        await self._queue_pages(db, update, decisions)
+        duplicates = sum(d.outcome is Outcome.DUPLICATE for d in decisions)
+        await self._update_feed(db, update, duplicates)
+        await self._log_fetch(db, update, decisions)
         return decisions
 
     async def preview(
@@ -199,11 +209,14 @@ class ArticlesMixin:
         deferred), many in one transaction (run/bookkeeping.py); by feed id, the order every
         writer locks feed rows in."""
         ordered = sorted(updates, key=lambda u: u.feed_id)
-        async with self._db.write("record feed checks") as db:
+
+        async def record(db: Session) -> None:
             await db.executemany(
                 q.UPDATE_FEED, [feed_update_values(u, self._worker) for u in ordered]
             )
             await db.executemany(q.LOG_FETCH, [fetch_log_values(u, ()) for u in ordered])
+
+        await self._db.transaction("record feed checks", record)
 
     # -- the full-text page queue ---------------------------------------------------------
 
@@ -218,7 +231,8 @@ class ArticlesMixin:
         """Fetched pages' content replaces their articles' (the posts are written again); a
         failure to retry stays queued up to MAX_PAGE_ATTEMPTS, any other leaves the queue."""
         ordered = sorted(results, key=lambda r: r.article_id)  # row locks in id order
-        async with self._db.write("store fetched pages") as db:
+
+        async def finish(db: Session) -> None:
             await db.executemany(
                 q.PAGE_CONTENT,
                 [(r.content, r.image, now, r.article_id) for r in ordered if r.content],
@@ -227,6 +241,8 @@ class ArticlesMixin:
             await db.executemany(
                 q.PAGE_DONE, [(r.article_id, r.retry, MAX_PAGE_ATTEMPTS) for r in ordered]
             )
+
+        await self._db.transaction("store fetched pages", finish)
 
     # -- retention -------------------------------------------------------------------------
 
@@ -240,10 +256,13 @@ class ArticlesMixin:
         """Delete articles but keep their entry keys (tombstones): an entry still in its feed
         never comes back as new."""
         ids = sorted(article_ids)
-        async with self._db.write("delete articles") as db:
+
+        async def delete(db: Session) -> None:
             await db.execute(q.UNQUEUE_PAGES, ids)
             await db.execute(q.UNINDEX_ARTICLES, ids)
             await db.execute(q.DELETE_ARTICLES, ids)
+
+        await self._db.transaction("delete articles", delete)
 
 
 async def _matches(

@@ -31,8 +31,7 @@ class Store(FeedsMixin, ArticlesMixin, RenderingMixin):
         """Trim the fetch log, then the backend's own housekeeping (SQLite: checkpoint the
         WAL, refresh the planner's statistics; PostgreSQL: autovacuum does it)."""
         cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_log_days)
-        async with self._db.write("maintenance") as db:
-            await db.execute(q.TRIM_LOG, cutoff)
+        await self._db.transaction("maintenance", lambda db: db.execute(q.TRIM_LOG, cutoff))
         await self._db.tidy()
 
     async def lock_daemon(self) -> None:
@@ -40,8 +39,9 @@ class Store(FeedsMixin, ArticlesMixin, RenderingMixin):
         alone, every lease left there is stale (a killed daemon's) and is let go. PostgreSQL:
         several daemons are the point: nothing is refused, nobody's leases are touched."""
         if self._db.lock_daemon():
-            async with self._db.write("let stale leases go") as db:
-                await db.execute(q.RELEASE_STALE)
+            await self._db.transaction(
+                "let stale leases go", lambda db: db.execute(q.RELEASE_STALE)
+            )
 
     async def lead_publisher(self) -> bool:
         """True while this process is the one that writes posts and the Atom document; ask

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from ...config import FeedConfig
 from ...models import FeedState
 from . import queries as q
-from .adapter import Database
+from .adapter import Database, Session
 from .rows import Row, feed_state, host
 
 
@@ -22,7 +22,8 @@ class FeedsMixin:
     async def sync_feeds(self, feeds: Sequence[FeedConfig]) -> dict[str, FeedState]:
         """Make the feeds table match the config (by name); returns the configured feeds.
         Rows that already match are left unwritten (many workers start with one config)."""
-        async with self._db.write("sync feeds") as db:
+
+        async def sync(db: Session) -> None:
             await db.execute(q.UNLIST_FEEDS, [f.name for f in feeds])
             await db.executemany(
                 q.UPSERT_FEED,
@@ -38,6 +39,8 @@ class FeedsMixin:
                     for f in feeds
                 ],
             )
+
+        await self._db.transaction("sync feeds", sync)
         states = await self.feed_states()
         names = {f.name for f in feeds}
         return {s.name: s for s in states if s.name in names}
@@ -71,7 +74,8 @@ class FeedsMixin:
         """
         if limit <= 0:
             return []
-        async with self._db.write("claim due feeds") as db:
+
+        async def claim(db: Session) -> list[FeedState]:
             await self._db.lock_claims(db)
             busy = Counter(host(r[0]) for r in await db.fetch(q.LEASED_URLS, now))
             due = await db.fetch(self._db.dialect.due_feeds, now, limit * 4 + per_host)
@@ -79,27 +83,33 @@ class FeedsMixin:
             if claimed:
                 until = now + timedelta(seconds=lease)
                 await db.execute(q.LEASE, until, self._worker, [f.id for f in claimed])
-        return claimed
+            return claimed
+
+        return await self._db.transaction("claim due feeds", claim)
 
     async def release(self, feed_ids: Sequence[int]) -> None:
         """Let this worker's leases go; another worker's (a feed taken over after this one's
         lease expired) are left alone."""
-        async with self._db.write("release leases") as db:
-            await db.execute(q.RELEASE, list(feed_ids), self._worker)
+        ids = list(feed_ids)
+        await self._db.transaction(
+            "release leases", lambda db: db.execute(q.RELEASE, ids, self._worker)
+        )
 
     async def schedule_feeds(
         self, when: Sequence[tuple[str, datetime]], first_only: bool = False
     ) -> None:
         """Set next check times by feed name. ``first_only``: only for feeds never scheduled
         nor fetched (workers starting together must not re-spread what another fetched)."""
-        async with self._db.write("schedule feeds") as db:
-            sql = q.SCHEDULE_FIRST if first_only else q.SCHEDULE
-            await db.executemany(sql, [(at, name) for name, at in when])
+        sql = q.SCHEDULE_FIRST if first_only else q.SCHEDULE
+        rows = [(at, name) for name, at in when]
+        await self._db.transaction("schedule feeds", lambda db: db.executemany(sql, rows))
 
     async def set_disabled(self, name: str, reason: str | None) -> bool:
         """Disable (reason) or re-enable (None) a feed by name; False if there is none."""
-        async with self._db.write("enable/disable feed") as db:
-            return await db.execute(q.SET_DISABLED, reason, name) > 0
+        changed = await self._db.transaction(
+            "enable/disable feed", lambda db: db.execute(q.SET_DISABLED, reason, name)
+        )
+        return changed > 0
 
     async def read_entries(self, feed_id: int) -> dict[str, str]:
         """What the feed's last document was read into: entry digest -> entry key
@@ -120,12 +130,15 @@ class FeedsMixin:
         """Forget a feed (``aggregator prune``): its articles, entry keys, log and row. Other
         feeds' sightings of its articles (duplicates) are forgotten too and those feeds are
         read afresh next time, so an article they also carry is stored again under them."""
-        async with self._db.write("delete feed") as db:
+
+        async def forget(db: Session) -> None:
             feed_id = await db.fetchval(q.FEED_ID, name)
             if feed_id is None:
                 return
             for statement in q.FORGET_FEED:
                 await db.execute(statement, feed_id)
+
+        await self._db.transaction("delete feed", forget)
 
 
 def by_host(rows: Sequence[Row], busy: Counter[str], limit: int, per_host: int) -> list[Row]:

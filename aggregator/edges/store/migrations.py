@@ -8,23 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import aiosqlite
-
+from .adapter import Session
 from .queries import COUNT_DUPLICATES
 
 SCHEMA_VERSION = 6
 
-Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
+# Run in the upgrade's transaction (SQLite: on its connection's thread, Database.transaction).
+Migration = Callable[[Session], Awaitable[None]]
 
 
-async def _filters(db: aiosqlite.Connection) -> None:
+async def _filters(db: Session) -> None:
     """1 -> 2: filtered entries are counted; a changed rule re-reads the feed."""
     await db.execute("ALTER TABLE feeds ADD COLUMN rules_hash TEXT NOT NULL DEFAULT ''")
     await db.execute("ALTER TABLE feeds ADD COLUMN filtered INTEGER NOT NULL DEFAULT 0")
     await db.execute("ALTER TABLE fetch_log ADD COLUMN filtered INTEGER NOT NULL DEFAULT 0")
 
 
-async def _identity_links(db: aiosqlite.Connection) -> None:
+async def _identity_links(db: Session) -> None:
     """2 -> 3: a link identifies an article only when it is a per-article link (canonical_url
     NULL for a site's front page or a link several articles share); the full-text page queue;
     how a feed's URL came to differ from the configured one."""
@@ -53,7 +53,7 @@ async def _identity_links(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX page_queue_feed ON page_queue (feed_id, queued_at)")
 
 
-async def _lease_owner(db: aiosqlite.Connection) -> None:
+async def _lease_owner(db: Session) -> None:
     """3 -> 4: a lease names the worker holding it, as on PostgreSQL: only that worker's save
     or release lets it go (one statement serves both backends). Leases taken before have no
     owner and run out by themselves. (A fresh database has the column beside lease_until, as on
@@ -61,7 +61,7 @@ async def _lease_owner(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE feeds ADD COLUMN lease_owner TEXT")
 
 
-async def _near_duplicates(db: aiosqlite.Connection) -> None:
+async def _near_duplicates(db: Session) -> None:
     """4 -> 5: near-duplicates: the band key table over an explicit article number (seq, the
     rowid's order so far), each feed's dedupe flag and its count of merged entries (those
     already merged into another feed's live article), the articles' revision (a content
@@ -86,7 +86,7 @@ async def _near_duplicates(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX near_keys_article ON near_keys (article)")
 
 
-async def _read_entries(db: aiosqlite.Connection) -> None:
+async def _read_entries(db: Session) -> None:
     """5 -> 6: what each feed's last document was read into (entry digests and keys): the
     entries of the next one that are the same are not normalized again. Feeds read before
     have none: their next document is read in full."""

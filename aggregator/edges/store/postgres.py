@@ -31,17 +31,19 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
 from ...errors import StoreError
 from ...models import Article
-from .adapter import Database, Session, closed_on_error
+from .adapter import Database, Session, Work, closed_on_error
 from .dsn import display_database, scrub
 from .pg_migrations import MIGRATIONS, SCHEMA_VERSION
 from .queries import POSTGRES
 from .rows import Row
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -204,10 +206,9 @@ class PostgresDatabase(Database):
         async with self._errors(action), self._pool.acquire() as conn:
             yield _Session(conn)
 
-    @asynccontextmanager
-    async def write(self, action: str) -> AsyncIterator[Session]:
+    async def transaction(self, action: str, work: Work[T]) -> T:
         async with self._transaction(action) as conn:
-            yield _Session(conn)
+            return await work(_Session(conn))
 
     @asynccontextmanager
     async def _transaction(self, action: str) -> AsyncIterator[Connection]:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from ...models import StoredArticle
 from . import queries as q
-from .adapter import Database
+from .adapter import Database, Session
 from .rows import stored_article
 
 
@@ -25,16 +25,22 @@ class RenderingMixin:
     async def mark_rendered(self, rendered: Sequence[tuple[str, str, int]]) -> None:
         """(article id, content hash, revision) of the posts written; a newer change stays
         pending."""
-        async with self._db.write("mark rendered") as db:
-            await db.executemany(q.MARK_RENDERED, sorted(rendered))  # row locks in id order
+        rows = sorted(rendered)  # row locks in id order
+        await self._db.transaction(
+            "mark rendered", lambda db: db.executemany(q.MARK_RENDERED, rows)
+        )
 
     async def mark_unrendered(self, article_ids: Sequence[str] | None) -> None:
         """Queue posts to be written again (None: every article)."""
-        async with self._db.write("mark unrendered") as db:
-            if article_ids is None:
-                await db.execute(q.MARK_ALL_UNRENDERED)
-            else:
-                await db.execute(q.MARK_UNRENDERED, sorted(article_ids))
+        if article_ids is None:
+            await self._db.transaction(
+                "mark unrendered", lambda db: db.execute(q.MARK_ALL_UNRENDERED)
+            )
+        else:
+            ids = sorted(article_ids)
+            await self._db.transaction(
+                "mark unrendered", lambda db: db.execute(q.MARK_UNRENDERED, ids)
+            )
 
     async def post_paths(self, after: str = "", limit: int = 5000) -> list[tuple[str, str]]:
         """(article id, post file name) of live articles, by id, one page after ``after``."""
@@ -50,7 +56,9 @@ class RenderingMixin:
 
     async def atom_id(self) -> str:
         """A stable ``urn:uuid:`` for the Atom feed, made once and kept."""
-        async with self._db.write("atom id") as db:
+
+        async def keep(db: Session) -> str:
             await db.execute(q.KEEP_ATOM_ID, f"urn:uuid:{uuid.uuid4()}")
-            value = await db.fetchval(q.ATOM_ID)
-        return str(value)
+            return str(await db.fetchval(q.ATOM_ID))
+
+        return await self._db.transaction("atom id", keep)
