@@ -158,6 +158,7 @@ class SqliteDatabase(Database):
     def __init__(self, db: aiosqlite.Connection, connection: sqlite3.Connection, path: str):
         self._db = db
         self._session = _ReadSession(db)
+        self._connection = connection  # used only on aiosqlite's thread
         self._in_thread = _ThreadSession(connection)
         self._path = path
         self._lock_fd: int | None = None
@@ -236,8 +237,7 @@ class SqliteDatabase(Database):
             yield self._session
 
     async def transaction(self, action: str, work: Work[T]) -> T:
-        session = self._in_thread
-        connection = session._connection
+        session, connection = self._in_thread, self._connection
 
         def whole() -> T:
             connection.execute("BEGIN IMMEDIATE")
