@@ -52,6 +52,11 @@ class Signals:
     failures: int = 0  # consecutive, including this one
 
 
+# One generator for every plan: a new random.Random() seeds itself from 2.5 KB of os.urandom,
+# a system call for each feed of each pass.
+_JITTER_SOURCE = random.Random()
+
+
 def next_check(
     now: datetime,
     schedule: ScheduleConfig,
@@ -61,7 +66,7 @@ def next_check(
     adaptive: bool | None = None,
     rand: random.Random | None = None,
 ) -> Plan:
-    rand = rand or random.Random()
+    rand = rand or _JITTER_SOURCE
     if signals.retry_after is not None:
         wait = min(max(signals.retry_after, 0.0), RETRY_AFTER_CAP)
         return Plan(now + timedelta(seconds=wait), wait, "retry-after")
