@@ -1,68 +1,178 @@
-"""The network backend aggregator gives httpcore's connection pool: anyio's, with each
-connection's socket looked up once; and the pool's bookkeeping made linear (``LinearPool``).
+"""The network backend aggregator gives httpcore's connection pool: asyncio's own transports
+(``AsyncioBackend``), and the pool's bookkeeping made linear (``LinearPool``).
 
-Before every request (and after every response) httpcore asks each pooled connection whether
-it has expired, which for an idle HTTP/1.1 connection means "is its socket readable" (a server
-that closed it). anyio answers by building a dict of every attribute of the socket (peer name
-included, a system call) and taking one entry: with a full pool of 32 connections that was a
-third of a pass where every feed answers 304. The socket does not change for the life of the
-connection (TLS wraps it, the file descriptor stays), so it is looked up at connect.
+httpcore's default backend on asyncio is anyio's. For each read and each write it entered a
+cancel scope (a timer, task lookups), for each read it paused and resumed reading (two
+epoll_ctl calls), and before reusing an idle connection it polled the socket; anyio's TLS is a
+memory BIO driven from Python. With asyncio's transports the event loop reads the socket as
+data comes (TLS in asyncio's own SSL protocol), a read takes what has arrived, and a deadline
+is set only when a read or write has to wait.
 """
 
 from __future__ import annotations
 
-import select
-import socket
+import asyncio
+import ssl
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 
+# Bytes received and not yet read that pause reading from the socket (a body is read in 64 KB
+# pieces); reading resumes below half of it.
+_BUFFER_HIGH = 256 * 1024
+_BUFFER_LOW = _BUFFER_HIGH // 2
 
-class SocketCachingStream(httpcore.AsyncNetworkStream):
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+class _Connection(asyncio.Protocol):
+    """The receiving and writing side of one connection, for ``AsyncioStream``: what the
+    event loop reads from the socket waits in ``buffer`` for the next ``read``."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.ended = False  # EOF or connection lost: nothing more will arrive
+        self.error: BaseException | None = None
+        self._reader: asyncio.Future[None] | None = None
+        self._drained: asyncio.Future[None] | None = None
+        self._paused = False  # reading paused: the buffer is full
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) >= _BUFFER_HIGH and self.transport is not None:
+            self.transport.pause_reading()
+            self._paused = True
+        self._wake_reader()
+
+    def eof_received(self) -> bool:
+        self.ended = True
+        self._wake_reader()
+        return False  # close the transport
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.ended = True
+        self.error = exc
+        self._wake_reader()
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._drained = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        self._drained = None
+
+    async def received(self) -> None:
+        """Until there is something to read, or nothing more will come."""
+        while not self.buffer and not self.ended:
+            self._reader = asyncio.get_running_loop().create_future()
+            try:
+                await self._reader
+            finally:
+                self._reader = None
+
+    def take(self, max_bytes: int) -> bytes:
+        data = bytes(self.buffer[:max_bytes])
+        del self.buffer[:max_bytes]
+        if self._paused and len(self.buffer) < _BUFFER_LOW and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return data
+
+    async def drained(self) -> None:
+        if self._drained is not None:
+            await self._drained
+
+    def _wake_reader(self) -> None:
+        if self._reader is not None and not self._reader.done():
+            self._reader.set_result(None)
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """A connection on asyncio's own transport. httpcore's anyio stream entered a cancel
+    scope (a timer, task lookups) for each read and write, paused and resumed reading (two
+    epoll_ctl calls) for each read, and answered "is the idle connection readable" with a
+    poll of its socket; here a read takes what the transport has already received, a
+    deadline is set only when the read has to wait, and readable means "bytes or an end
+    arrived"."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
+        connection = self._connection
+        if not connection.buffer and not connection.ended:
+            try:
+                async with asyncio.timeout(timeout):
+                    await connection.received()
+            except TimeoutError:
+                raise httpcore.ReadTimeout("timed out reading") from None
+        if connection.buffer:
+            return connection.take(max_bytes)
+        if connection.error is not None:
+            raise httpcore.ReadError(str(connection.error) or type(connection.error).__name__)
+        return b""
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
+        transport = self._connection.transport
+        if not buffer:
+            return
+        if transport is None or transport.is_closing():
+            raise httpcore.WriteError("the connection is closed")
+        transport.write(buffer)
+        try:
+            async with asyncio.timeout(timeout):
+                await self._connection.drained()
+        except TimeoutError:
+            raise httpcore.WriteTimeout("timed out writing") from None
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        if self._connection.transport is not None:
+            self._connection.transport.close()
 
     async def start_tls(
         self,
-        ssl_context: Any,
+        ssl_context: ssl.SSLContext,
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        return SocketCachingStream(
-            await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        )
+        connection = self._connection
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    cast(asyncio.Transport, connection.transport),
+                    connection,
+                    ssl_context,
+                    server_hostname=server_hostname,
+                )
+        except TimeoutError:
+            await self.aclose()
+            raise httpcore.ConnectTimeout("timed out in the TLS handshake") from None
+        except (OSError, ssl.SSLError, ConnectionError) as e:
+            await self.aclose()
+            raise httpcore.ConnectError(str(e) or type(e).__name__) from None
+        connection.transport = transport
+        return self
 
     def get_extra_info(self, info: str) -> Any:
+        connection = self._connection
         if info == "is_readable":
-            return readable(self._socket)
-        return self._inner.get_extra_info(info)
+            return bool(connection.buffer) or connection.ended
+        transport = connection.transport
+        if transport is None:
+            return None
+        name = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
+        return transport.get_extra_info(name)
 
 
-def readable(sock: socket.socket | None) -> bool:
-    """Whether a read would return at once (data, or b"" from a server that closed); a socket
-    that is gone counts as readable, as httpcore counts it."""
-    fd = -1 if sock is None else sock.fileno()
-    if fd < 0:
-        return True
-    poll = select.poll()
-    poll.register(fd, select.POLLIN)
-    return bool(poll.poll(0))
-
-
-class SocketCachingBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend on asyncio's transports (``AsyncioStream``)."""
 
     async def connect_tcp(
         self,
@@ -72,8 +182,25 @@ class SocketCachingBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return SocketCachingStream(stream)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                _, connection = await loop.create_connection(
+                    _Connection,
+                    host,
+                    port,
+                    local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=0.25,  # as anyio's
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+        except OSError as e:
+            raise httpcore.ConnectError(str(e) or type(e).__name__) from None
+        stream = AsyncioStream(connection)
+        sock = stream.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return stream
 
     async def connect_unix_socket(
         self,
@@ -81,11 +208,18 @@ class SocketCachingBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_unix_socket(path, timeout, socket_options)
-        return SocketCachingStream(stream)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                _, connection = await loop.create_unix_connection(_Connection, path)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"timed out connecting to {path}") from None
+        except OSError as e:
+            raise httpcore.ConnectError(str(e) or type(e).__name__) from None
+        return AsyncioStream(connection)
 
     async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+        await asyncio.sleep(seconds)
 
 
 class LinearPool(httpcore.AsyncConnectionPool):
@@ -143,6 +277,6 @@ def install(transport: Any) -> None:
     way to give its pool another network backend; guard.Guard.install wraps this one). The
     linear pool replaces the class only of the httpcore it was copied from (1.0.x)."""
     pool = transport._pool
-    pool._network_backend = SocketCachingBackend(pool._network_backend)
+    pool._network_backend = AsyncioBackend()
     if type(pool) is httpcore.AsyncConnectionPool and httpcore.__version__.startswith("1.0."):
         pool.__class__ = LinearPool
