@@ -443,6 +443,32 @@ def test_a_transaction_right_after_a_pragma_that_returns_rows_commits(db_path: P
     assert run(go()) == [True] + [None, True] * 5
 
 
+def test_post_paths_page_by_name_and_a_missing_post_is_queued_again_by_name(
+    database: str,
+) -> None:
+    """What the closing publish pages through to find post files that went missing (by
+    name: the unique index answers alone), and how it queues them again."""
+
+    async def go() -> tuple[list[str], list[str], list[str]]:
+        store = await open_store(database)
+        try:
+            await save(store, FEED, [article(FEED, n) for n in range(3)])
+            pending = await store.pending_posts(10)
+            await store.mark_rendered([(a.id, a.content_hash, a.revision) for a in pending])
+            first = await store.post_paths(limit=2)
+            pages = first + await store.post_paths(after=first[-1], limit=2)
+            assert await store.pending_posts(10) == []
+            await store.mark_unrendered([pages[1]])
+            again = [a.post_path for a in await store.pending_posts(10)]
+            return pages, sorted(a.post_path for a in pending), again
+        finally:
+            await store.close()
+
+    pages, names, again = run(go())
+    assert pages == names and len(names) == 3
+    assert again == [names[1]]
+
+
 def test_post_name_clash_gets_the_whole_id(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two new articles whose names clash (as if date, slug and id prefix were equal)."""
     monkeypatch.setattr(filename, "post_filename", lambda *args: "2026-01-01-same.md")
@@ -451,7 +477,7 @@ def test_post_name_clash_gets_the_whole_id(database: str, monkeypatch: pytest.Mo
         store = await open_store(database)
         try:
             await save(store, FEED, [article(FEED, 1), article(FEED, 2)])
-            return [name for _, name in await store.post_paths()]
+            return await store.post_paths()
         finally:
             await store.close()
 

@@ -150,10 +150,10 @@ def remove_post_files(folder: Path, names: list[str]) -> None:
             _fsync_dir(folder)
 
 
-def missing_files(folder: Path, named: Sequence[tuple[str, str]]) -> list[str]:
-    """The keys of ``(key, file name)`` pairs whose file is not in ``folder``."""
+def missing_files(folder: Path, names: Sequence[str]) -> list[str]:
+    """The file names that are not in ``folder``."""
     base = str(folder)
-    return [key for key, name in named if not os.path.exists(os.path.join(base, name))]
+    return [name for name in names if not os.path.exists(os.path.join(base, name))]
 
 
 def _current_bytes(path: str) -> bytes | None:

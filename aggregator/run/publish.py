@@ -161,7 +161,7 @@ async def _requeue_missing_posts(store: Store, output: OutputConfig) -> None:
     after = ""
     while page := await store.post_paths(after):
         missing += await asyncio.to_thread(missing_files, output.posts_dir, page)
-        after = page[-1][0]
+        after = page[-1]
     if missing:
         log.info("re-creating %s", counted(len(missing), "missing post file"))
         await store.mark_unrendered(missing)

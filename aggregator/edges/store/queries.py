@@ -247,7 +247,9 @@ MARK_RENDERED = (
 )
 MARK_ALL_UNRENDERED = "UPDATE articles SET rendered_hash = NULL"
 MARK_UNRENDERED = MARK_ALL_UNRENDERED + " WHERE id = ANY($1)"
-POST_PATHS = "SELECT id, post_path FROM articles WHERE id > $1 ORDER BY id LIMIT $2"
+# By post_path: its unique index alone answers (by id, every row was read from the table).
+POST_PATHS = "SELECT post_path FROM articles WHERE post_path > $1 ORDER BY post_path LIMIT $2"
+ARTICLES_OF_POSTS = "SELECT id FROM articles WHERE post_path = ANY($1)"
 NEWEST = f"""
     SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id
     ORDER BY coalesce(a.published, a.first_seen) DESC, a.id

@@ -30,23 +30,26 @@ class RenderingMixin:
             "mark rendered", lambda db: db.executemany(q.MARK_RENDERED, rows)
         )
 
-    async def mark_unrendered(self, article_ids: Sequence[str] | None) -> None:
-        """Queue posts to be written again (None: every article)."""
-        if article_ids is None:
+    async def mark_unrendered(self, post_paths: Sequence[str] | None) -> None:
+        """Queue posts to be written again, by file name (None: every post)."""
+        if post_paths is None:
             await self._db.transaction(
                 "mark unrendered", lambda db: db.execute(q.MARK_ALL_UNRENDERED)
             )
-        else:
-            ids = sorted(article_ids)
-            await self._db.transaction(
-                "mark unrendered", lambda db: db.execute(q.MARK_UNRENDERED, ids)
-            )
+            return
+        names = sorted(post_paths)
 
-    async def post_paths(self, after: str = "", limit: int = 5000) -> list[tuple[str, str]]:
-        """(article id, post file name) of live articles, by id, one page after ``after``."""
+        async def mark(db: Session) -> None:
+            ids = sorted(r[0] for r in await db.fetch(q.ARTICLES_OF_POSTS, names))
+            await db.execute(q.MARK_UNRENDERED, ids)  # row locks in id order
+
+        await self._db.transaction("mark unrendered", mark)
+
+    async def post_paths(self, after: str = "", limit: int = 5000) -> list[str]:
+        """The post file names of live articles, in order, one page after ``after``."""
         async with self._db.read("read post paths") as db:
             rows = await db.fetch(q.POST_PATHS, after, limit)
-        return [(r[0], r[1]) for r in rows]
+        return [r[0] for r in rows]
 
     async def newest(self, limit: int) -> list[StoredArticle]:
         """The newest articles by published date (first-seen when absent)."""
