@@ -254,7 +254,7 @@ class SqliteDatabase(Database):
 
         async with self._errors(action):
             # aiosqlite has no public call for a function on its thread; _execute is what
-            # each of its methods queues there (0.17 to 0.22; tests/test_store.py runs it).
+            # each of its methods queues there (0.22.1; tests/test_store.py counts its calls).
             return cast(T, await self._db._execute(whole))  # type: ignore[no-untyped-call]
 
     @asynccontextmanager
