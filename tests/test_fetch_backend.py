@@ -8,8 +8,9 @@ import asyncio
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpcore
 import pytest
@@ -74,12 +75,18 @@ def get(url: str, ssl_context: ssl.SSLContext | None = None, **extensions: objec
     return asyncio.run(go())
 
 
-def test_a_tls_connection_is_verified_and_reads_a_large_body() -> None:
+def tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context for "localhost" and a client context trusting its CA."""
     ca = trustme.CA()
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost").configure_cert(server)
     client = ssl.create_default_context()
     ca.configure_trust(client)
+    return server, client
+
+
+def test_a_tls_connection_is_verified_and_reads_a_large_body() -> None:
+    server, client = tls_contexts()
 
     with serving(lambda conn: respond(conn, BODY), tls=server) as port:
         assert get(f"https://localhost:{port}/", client) == BODY
@@ -144,3 +151,75 @@ def test_an_idle_connection_the_server_closed_reads_as_readable() -> None:
 
     with serving(once) as port:
         assert asyncio.run(go()) == (False, True)
+
+
+def test_a_closed_tls_connection_lets_its_socket_go_at_once() -> None:
+    """A server that never answers close_notify: asyncio's TLS transport kept the socket
+    until its shutdown timeout (30 s) after a plain close()."""
+    server, client = tls_contexts()
+    done = threading.Event()
+
+    async def go() -> bool:
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port)
+        stream = await stream.start_tls(client, "localhost", timeout=5)
+        sock = stream.get_extra_info("socket")
+        await stream.aclose()
+        for _ in range(100):  # a few loop iterations at most
+            if sock.fileno() == -1:
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    with serving(lambda conn: done.wait(10), tls=server) as port:
+        try:
+            assert asyncio.run(go())
+        finally:
+            done.set()
+
+
+def test_a_write_that_timed_out_leaves_the_next_write_a_timeout_not_a_cancellation() -> None:
+    done = threading.Event()
+
+    async def go() -> list[str]:
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port)
+        outcomes = []
+        for data in (b"x" * (64 * 1024 * 1024), b"y"):  # more than the socket buffers take
+            try:
+                await stream.write(data, timeout=0.2)
+                outcomes.append("written")
+            except httpcore.WriteTimeout:
+                outcomes.append("timeout")
+        await stream.aclose()
+        return outcomes
+
+    with serving(lambda conn: done.wait(10)) as port:  # accepts, never reads
+        try:
+            assert asyncio.run(go()) == ["timeout", "timeout"]
+        finally:
+            done.set()
+
+
+def test_tls_on_a_connection_the_server_already_closed_fails_at_once() -> None:
+    """Not a handshake sent into a closed connection, waiting for its timeout."""
+    _, client = tls_contexts()
+
+    async def go() -> None:
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port)
+        for _ in range(200):
+            if stream.get_extra_info("is_readable"):  # the end has arrived
+                break
+            await asyncio.sleep(0.01)
+        await stream.start_tls(client, "localhost", timeout=30)
+
+    with serving(lambda conn: conn.close()) as port:
+        started = asyncio.run(asyncio.wait_for(_raises(go()), 10))
+    assert isinstance(started, httpcore.ConnectError)
+    assert not isinstance(started, httpcore.ConnectTimeout)
+
+
+async def _raises(step: Coroutine[Any, Any, None]) -> BaseException | None:
+    try:
+        await step
+    except Exception as e:  # the test looks at which
+        return e
+    return None

@@ -86,7 +86,9 @@ class _Connection(asyncio.Protocol):
 
     async def drained(self) -> None:
         if self._drained is not None:
-            await self._drained
+            # Shielded: a write timed out while waiting must not cancel the future the next
+            # write waits on (it would raise CancelledError there).
+            await asyncio.shield(self._drained)
 
     def _wake_reader(self) -> None:
         if self._reader is not None and not self._reader.done():
@@ -132,8 +134,14 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteTimeout("timed out writing") from None
 
     async def aclose(self) -> None:
-        if self._connection.transport is not None:
-            self._connection.transport.close()
+        """At once, as anyio's stream: a closing TLS transport would otherwise keep its socket
+        until the server answered close_notify (30 s when it does not), a plain one until
+        its unsent bytes left."""
+        transport = self._connection.transport
+        if transport is not None:
+            transport.close()
+            await asyncio.sleep(0)  # the close_notify or the last bytes, if they can go now
+            transport.abort()
 
     async def start_tls(
         self,
@@ -142,11 +150,14 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
         connection = self._connection
+        if connection.ended or connection.transport is None or connection.transport.is_closing():
+            await self.aclose()  # a handshake into a closed connection would wait for its timeout
+            raise httpcore.ConnectError("the server closed the connection before TLS")
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
                 transport = await loop.start_tls(
-                    cast(asyncio.Transport, connection.transport),
+                    connection.transport,
                     connection,
                     ssl_context,
                     server_hostname=server_hostname,
