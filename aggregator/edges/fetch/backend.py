@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any, cast
 
 import httpcore
@@ -194,20 +194,14 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                _, connection = await loop.create_connection(
-                    _Connection,
-                    host,
-                    port,
-                    local_addr=(local_address, 0) if local_address else None,
-                    happy_eyeballs_delay=0.25,  # as anyio's
-                )
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-        except OSError as e:
-            raise httpcore.ConnectError(str(e) or type(e).__name__) from None
-        stream = AsyncioStream(connection)
+        opening = loop.create_connection(
+            _Connection,
+            host,
+            port,
+            local_addr=(local_address, 0) if local_address else None,
+            happy_eyeballs_delay=0.25,  # as anyio's
+        )
+        stream = await _connected(opening, f"{host}:{port}", timeout)
         sock = stream.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)
@@ -220,17 +214,26 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                _, connection = await loop.create_unix_connection(_Connection, path)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"timed out connecting to {path}") from None
-        except OSError as e:
-            raise httpcore.ConnectError(str(e) or type(e).__name__) from None
-        return AsyncioStream(connection)
+        return await _connected(loop.create_unix_connection(_Connection, path), path, timeout)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _connected(
+    opening: Coroutine[Any, Any, tuple[asyncio.BaseTransport, _Connection]],
+    where: str,
+    timeout: float | None,
+) -> AsyncioStream:
+    """A connection being opened, within ``timeout``; failures as httpcore names them."""
+    try:
+        async with asyncio.timeout(timeout):
+            _, connection = await opening
+    except TimeoutError:
+        raise httpcore.ConnectTimeout(f"timed out connecting to {where}") from None
+    except OSError as e:
+        raise httpcore.ConnectError(str(e) or type(e).__name__) from None
+    return AsyncioStream(connection)
 
 
 class LinearPool(httpcore.AsyncConnectionPool):

@@ -24,9 +24,10 @@ class Session(ABC):
     @abstractmethod
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
 
-    @abstractmethod
     async def fetchval(self, sql: str, *args: Any) -> Any:
         """The first column of the first row; None when there is no row."""
+        rows = await self.fetch(sql, *args)
+        return rows[0][0] if rows else None
 
     @abstractmethod
     async def execute(self, sql: str, *args: Any) -> int:

@@ -93,10 +93,6 @@ class _ReadSession(Session):
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return list(await self._db.execute_fetchall(sqlite_sql(sql), _parameters(args)))
 
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        rows = await self.fetch(sql, *args)
-        return rows[0][0] if rows else None
-
     async def execute(self, sql: str, *args: Any) -> int:
         raise TypeError("a read writes nothing: write in Database.transaction")
 
@@ -113,10 +109,6 @@ class _ThreadSession(Session):
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return self._connection.execute(sqlite_sql(sql), _parameters(args)).fetchall()
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        rows = await self.fetch(sql, *args)
-        return rows[0][0] if rows else None
 
     async def execute(self, sql: str, *args: Any) -> int:
         return self._connection.execute(sqlite_sql(sql), _parameters(args)).rowcount
