@@ -128,6 +128,19 @@ class Decision:
     target: str  # id of the stored article (== article.id when NEW)
     new_key: bool = False  # the store must remember article.entry_key -> target
     fuller: bool = False  # a DUPLICATE whose text is fuller: the target takes its content
+    # Stored articles of other feeds that a DUPLICATE shows to be its target's story (each a
+    # copy of the target's text, which neither held enough of alone): they join the target.
+    absorbs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoryJoin:
+    """A stored article found to be another's story (``Decision.absorbs``): it joins
+    ``into_id`` once its post file is removed."""
+
+    article_id: str
+    into_id: str
+    post_path: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +28,7 @@ from aggregator.steps.dedupe import (
     titles_agree,
 )
 from aggregator.steps.normalize import article_id, normalize_feed
-from aggregator.steps.similar import DEFAULT_THRESHOLDS, Thresholds
+from aggregator.steps.similar import DEFAULT_THRESHOLDS, Copy, Thresholds, copy_kind
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -437,6 +438,7 @@ def test_a_new_article_copying_a_candidate_becomes_its_duplicate() -> None:
         [new(incoming)],
         {incoming.id: ["other", "story"]},
         {"other": OTHER_TEXT, "story": COPY_TEXT},
+        {"other": 1, "story": 2},
         DEFAULT_THRESHOLDS,
     )
     assert (d.outcome, d.target, d.new_key, d.fuller) == (Outcome.DUPLICATE, "story", True, False)
@@ -451,6 +453,7 @@ def test_a_fuller_copy_marks_the_merge_and_later_copies_see_its_text() -> None:
         [new(full), new(teaser)],
         {full.id: ["stored"], teaser.id: ["stored"]},
         {"stored": TEASER_TEXT},
+        {"stored": 1},
         DEFAULT_THRESHOLDS,
     )
     assert [(d.outcome, d.target, d.fuller) for d in decisions] == [
@@ -466,5 +469,81 @@ def test_only_new_signed_articles_with_a_matching_candidate_change() -> None:
     gone = signed("guid:g", COPY_TEXT)
     decisions = [new(unsigned), updated, new(distinct), new(gone)]
     candidates = {a.article.id: ["story"] for a in decisions} | {gone.id: ["deleted"]}
-    merged = merge_near_duplicates(decisions, candidates, {"story": COPY_TEXT}, DEFAULT_THRESHOLDS)
+    merged = merge_near_duplicates(
+        decisions, candidates, {"story": COPY_TEXT}, {"story": 1}, DEFAULT_THRESHOLDS
+    )
     assert merged == decisions
+
+
+# -- joins: one story stored twice, shown to be one by a copy of both ----------------------------
+
+SIMILAR = Path(__file__).parent / "fixtures" / "similar"
+FULL_STORY = (
+    (SIMILAR / "originals" / "story-en.txt").read_text(encoding="utf-8").partition("\n\n")[2]
+)
+TEASER = (SIMILAR / "copies" / "story-en.teaser.txt").read_text(encoding="utf-8")
+EDITED = (SIMILAR / "copies" / "story-en.edited.txt").read_text(encoding="utf-8")
+
+
+def test_the_fixture_teaser_and_edited_copy_hold_too_little_of_each_other() -> None:
+    """What makes a join needed: stored first, neither joins the other; the full story
+    copies both."""
+    assert copy_kind(TEASER, EDITED) is None
+    assert copy_kind(EDITED, TEASER) is None
+    assert copy_kind(FULL_STORY, TEASER) is Copy.FULLER
+    assert copy_kind(FULL_STORY, EDITED) is not None
+
+
+@pytest.mark.parametrize("first", ["teaser", "edited"])
+def test_a_copy_of_two_stored_articles_of_one_story_joins_them(first: str) -> None:
+    """Whichever stored article the full story joins (the candidate sharing most keys), the
+    other is absorbed into it; a later copy in the batch that finds the absorbed one is
+    compared with the article it joined."""
+    full = signed("guid:full", FULL_STORY)
+    wire = signed("guid:wire", TEASER + "\n\n(c) Wire 2026. All rights reserved.")
+    order = ["teaser", "edited"] if first == "teaser" else ["edited", "teaser"]
+    decisions = merge_near_duplicates(
+        [new(full), new(wire)],
+        {full.id: order, wire.id: [order[1]]},
+        {"teaser": TEASER, "edited": EDITED},
+        {"teaser": 1, "edited": 2},
+        DEFAULT_THRESHOLDS,
+    )
+    assert [(d.outcome, d.target, d.absorbs) for d in decisions] == [
+        (Outcome.DUPLICATE, order[0], (order[1],)),
+        (Outcome.DUPLICATE, order[0], ()),
+    ]
+
+
+def test_stored_articles_of_one_feed_are_never_joined() -> None:
+    """Within a feed the entry keys decide: two articles of one feed stay two."""
+    full = signed("guid:full", FULL_STORY)
+    [d] = merge_near_duplicates(
+        [new(full)],
+        {full.id: ["edited", "teaser"]},
+        {"teaser": TEASER, "edited": EDITED},
+        {"teaser": 1, "edited": 1},
+        DEFAULT_THRESHOLDS,
+    )
+    assert (d.outcome, d.target, d.absorbs) == (Outcome.DUPLICATE, "edited", ())
+
+
+def test_two_look_alikes_an_incoming_text_copies_are_not_joined() -> None:
+    """Two briefings that open with the same boilerplate and tell other news: a text of the
+    boilerplate alone is a teaser of both, but neither is a copy of the other's story."""
+    boilerplate = (
+        "Good morning. This is the Morning Post briefing with the stories you need to know "
+        "about today, hand-picked by our editors and delivered to your inbox before breakfast "
+        "every weekday, with the weather, the markets and the one long read worth your time "
+        "this week, whatever else happens."
+    )
+    incoming = signed("guid:boilerplate", boilerplate)
+    [d] = merge_near_duplicates(
+        [new(incoming)],
+        {incoming.id: ["monday", "tuesday"]},
+        {"monday": f"{boilerplate} {COPY_TEXT}", "tuesday": f"{boilerplate} {OTHER_TEXT}"},
+        {"monday": 1, "tuesday": 2},
+        DEFAULT_THRESHOLDS,
+    )
+    assert copy_kind(boilerplate, f"{boilerplate} {OTHER_TEXT}") is Copy.TEASER
+    assert (d.outcome, d.target, d.absorbs) == (Outcome.DUPLICATE, "monday", ())

@@ -26,10 +26,20 @@ from server import FeedResource, LoopbackServer, Workspace
 from test_pipeline_backends import one_pass
 from test_store import count
 
-from aggregator.config import FeedConfig
+from aggregator.config import FeedConfig, OutputConfig
 from aggregator.edges.store import Store, open_store
 from aggregator.edges.store import articles as store_articles
-from aggregator.models import Article, Decision, FeedStatus, FeedUpdate, Outcome, ParsedEntry
+from aggregator.errors import StoreError
+from aggregator.models import (
+    Article,
+    Decision,
+    FeedStatus,
+    FeedUpdate,
+    Outcome,
+    ParsedEntry,
+    StoryJoin,
+)
+from aggregator.run.publish import publish, publish_posts
 from aggregator.steps.normalize import normalize_entry
 from aggregator.steps.similar import DEFAULT_THRESHOLDS, Thresholds
 
@@ -452,6 +462,163 @@ def test_two_workers_saving_copies_at_once_decide_one_new_one_duplicate(database
     assert count(database, "articles") == len(rounds)
 
 
+# -- joins: one story stored twice, shown to be one by a later copy -------------------------
+
+
+def join_case() -> tuple[Article, Article, Article]:
+    """A teaser and an edited copy whose cut fell in the teaser's paragraphs (neither holds
+    enough of the other: two articles), then the full story, a copy of both."""
+    return (
+        copy_of(MIRROR, "story-en.teaser"),
+        copy_of(WIRE, "story-en.edited"),
+        original(PAPER, "story-en"),
+    )
+
+
+def output_in(folder: Path) -> OutputConfig:
+    return OutputConfig(
+        posts_dir=folder / "posts", atom_path=folder / "atom.xml", on_change=("true",)
+    )
+
+
+def posts_in(output: OutputConfig) -> list[str]:
+    return sorted(p.name for p in output.posts_dir.iterdir())
+
+
+def test_a_copy_of_two_stored_articles_joins_them_when_published(
+    database: str, tmp_path: Path
+) -> None:
+    """The full story is a duplicate of one and shows the other to be the same story: the
+    publisher removes the other's post, then its entry and band keys move to the article
+    and it is deleted. One post and one article remain; every entry maps to it; the feeds'
+    duplicate counts follow; nothing changes on the next publish or the next saves."""
+    teaser, edited, full = join_case()
+    output = output_in(tmp_path)
+
+    async def go() -> dict[str, Any]:
+        store = await open_store(database)
+        try:
+            await save(store, MIRROR, [teaser])
+            await save(store, WIRE, [edited])
+            before = await publish_posts(store, output)
+            posts_before = posts_in(output)
+            [merged] = await save(store, PAPER, [full])
+            pending = await store.pending_joins()
+            joined = await publish_posts(store, output)
+            again = await publish_posts(store, output)
+            saved_again = [
+                d.outcome
+                for feed, a in ((MIRROR, teaser), (WIRE, edited), (PAPER, full))
+                for d in await save(store, feed, [a])
+            ]
+            return {
+                "before": before,
+                "posts_before": posts_before,
+                "merged": merged,
+                "pending": pending,
+                "joined": joined,
+                "again": again,
+                "saved_again": saved_again,
+                "kept": await store.newest(10),
+                "duplicates": {s.name: s.duplicates for s in await store.feed_states()},
+            }
+        finally:
+            await store.close()
+
+    got = run(go())
+    merged: Decision = got["merged"]
+    assert got["before"].added_count == 2 and len(got["posts_before"]) == 2
+    assert merged.outcome is Outcome.DUPLICATE and len(merged.absorbs) == 1
+    assert {merged.target, *merged.absorbs} == {teaser.id, edited.id}
+    [absorbed] = merged.absorbs
+    assert [(j.article_id, j.into_id) for j in got["pending"]] == [(absorbed, merged.target)]
+    [kept] = got["kept"]
+    assert kept.id == merged.target
+    [gone_post] = set(got["posts_before"]) - {kept.post_path}
+    assert got["joined"].removed == [(absorbed, gone_post)], "on_change hears of it"
+    assert posts_in(output) == [kept.post_path]
+    assert not got["again"] and got["saved_again"] == [Outcome.UNCHANGED] * 3
+    assert count(database, "articles") == 1 and count(database, "story_joins") == 0
+    assert count(database, f"entries WHERE article_id = '{kept.id}'") == 3
+    assert near_rows(database) == near_rows(database, kept.id) >= len(teaser.signature)
+    owner = "mirror" if kept.id == teaser.id else "wire"
+    assert got["duplicates"] == {
+        "mirror": int(owner != "mirror"),
+        "wire": int(owner != "wire"),
+        "paper": 1,
+        "own": 0,
+    }
+
+
+def test_a_join_no_longer_allowed_is_dropped(database: str) -> None:
+    """Joins are made later than decided: an article gone since, two articles of one feed,
+    a feed that opted out of merging, or a feed with an entry in both leave the articles
+    as they are; the queue forgets them."""
+    teaser, edited, _ = join_case()
+    ours = original(OWN, "story-zh")
+    same_feed = story(WIRE, "other", "Other", TEXTS["story-en-2"])
+    in_both = replace(copy_of(PAPER, "story-zh.wire"), entry_key="guid:in-both")
+
+    async def go() -> list[StoryJoin]:
+        store = await open_store(database)
+        try:
+            await save(store, MIRROR, [teaser])
+            await save(store, WIRE, [edited, same_feed])
+            await save(store, OWN, [ours])
+            await save(store, PAPER, [original(PAPER, "story-zh")])
+            [dup] = await save(store, MIRROR, [in_both])  # mirror's entry in paper's article
+            assert dup.outcome is Outcome.DUPLICATE
+            zh = original(PAPER, "story-zh").id
+            return await store.join_articles(
+                [
+                    StoryJoin("gone", teaser.id, "gone.md"),
+                    StoryJoin(teaser.id, "gone", "t.md"),
+                    StoryJoin(same_feed.id, edited.id, "s.md"),
+                    StoryJoin(ours.id, teaser.id, "o.md"),
+                    StoryJoin(teaser.id, zh, "t.md"),
+                ]
+            )
+        finally:
+            await store.close()
+
+    assert run(go()) == []
+    assert count(database, "articles") == 5 and count(database, "story_joins") == 0
+
+
+def test_a_join_cut_short_after_its_post_went_is_made_by_the_next_publish(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store fails after the publisher removed the post: the rows and the queued join
+    stay, the publish reports the failure, and the next one makes the join."""
+    teaser, edited, full = join_case()
+    output = output_in(tmp_path)
+    real = Store.join_articles
+
+    async def failing(self: Store, joins: Sequence[StoryJoin]) -> list[StoryJoin]:
+        raise StoreError(database, "disk I/O error")
+
+    async def go() -> tuple[int, list[str]]:
+        store = await open_store(database)
+        try:
+            for feed, a in ((MIRROR, teaser), (WIRE, edited)):
+                await save(store, feed, [a])
+            await publish_posts(store, output)
+            await save(store, PAPER, [full])
+            monkeypatch.setattr(Store, "join_articles", failing)
+            with pytest.raises(StoreError):
+                await publish_posts(store, output)
+            articles_then = len(await store.newest(10))
+            monkeypatch.setattr(Store, "join_articles", real)
+            await publish(store, output)
+            return articles_then, [a.post_path for a in await store.newest(10)]
+        finally:
+            await store.close()
+
+    articles_then, kept = run(go())
+    assert articles_then == 2, "nothing stored was lost"
+    assert posts_in(output) == kept and len(kept) == 1
+
+
 # -- a whole pass ------------------------------------------------------------------------------
 
 
@@ -469,18 +636,23 @@ def rss(items: Sequence[tuple[str, str, str]], channel: str = "T") -> bytes:
     )
 
 
-def serve_sources(loopback: LoopbackServer, channel: str = "T") -> list[dict[str, object]]:
+def serve_sources(
+    loopback: LoopbackServer,
+    channel: str = "T",
+    order: Sequence[str] = ("teasers", "stories", "wire", "edited", "lookalikes"),
+) -> list[dict[str, object]]:
     """Four sources of the same four stories, in the order a pass with concurrency 1 reads
-    them: teasers first, then the stories, their wire copies and edited copies; and a source
-    of look-alikes."""
+    them (by default teasers first, then the stories, their wire copies and edited copies);
+    and a source of look-alikes."""
     names = sorted(TEXTS)
-    sources = {
+    items = {
         "teasers": [(f"t-{n}", TITLES[n], COPIES[f"{n}.teaser"]) for n in names],
         "stories": [(f"s-{n}", TITLES[n], TEXTS[n]) for n in names],
         "wire": [(f"w-{n}", f"{TITLES[n]} | Wire", COPIES[f"{n}.wire"]) for n in names],
         "edited": [(f"e-{n}", TITLES[n][:30], COPIES[f"{n}.edited"]) for n in names],
         "lookalikes": [(f"l-{n}", n.rsplit("-", 1)[0], LOOKALIKES[n]) for n in sorted(LOOKALIKES)],
     }
+    sources = {name: items[name] for name in order}
     for name, items in sources.items():
         loopback.routes[f"/{name}.xml"] = FeedResource(rss(items, channel))
     return [{"name": name, "url": loopback.url(f"/{name}.xml")} for name in sources]
@@ -523,6 +695,33 @@ def test_a_pass_keeps_one_post_per_story_with_its_fullest_text(
 
     # The same stories again, in documents that changed (read afresh): nothing changes.
     serve_sources(loopback, channel="T2")
+    stamps = ws.stamps()
+    summary, again, _ = one_pass(ws)
+    assert (summary.feeds_ok, summary.new, summary.updated, summary.duplicate) == (5, 0, 0, 0)
+    assert ws.stamps() == stamps and again == articles
+
+
+def test_a_pass_joins_a_teaser_and_an_edited_copy_that_its_full_story_shows_to_be_one(
+    loopback: LoopbackServer, ws: Workspace, database: str
+) -> None:
+    """Teasers, then edited copies whose cut fell in the teasers' paragraphs (English,
+    Chinese, Japanese: two articles each), then the full stories: each story ends with one
+    post, every entry of it mapped to its article; the next pass changes nothing."""
+    order = ("teasers", "edited", "stories", "wire", "lookalikes")
+    feeds = serve_sources(loopback, order=order)
+    ws.write_config(feeds, storage={"database": database}, fetch={"concurrency": 1})
+    summary, articles, states = one_pass(ws)
+    stories, lookalikes = len(TEXTS), len(LOOKALIKES)
+    assert summary.new > stories + lookalikes, "some stories were stored twice at first"
+    assert len(ws.posts()) == len(articles) == stories + lookalikes
+    entries = 4 * stories
+    assert sum(s.duplicates for s in states.values()) == entries - stories
+    assert count(database, "story_joins") == 0
+    for name in TEXTS:  # (the edited copies' titles are the first 30 characters)
+        titled = [p for p in ws.posts().values() if TITLES[name][:30] in p.decode()]
+        assert len(titled) == 1, name
+
+    serve_sources(loopback, channel="T2", order=order)
     stamps = ws.stamps()
     summary, again, _ = one_pass(ws)
     assert (summary.feeds_ok, summary.new, summary.updated, summary.duplicate) == (5, 0, 0, 0)

@@ -182,6 +182,7 @@ def test_a_newer_schema_is_refused_with_a_clear_error(db_path: Path) -> None:
 
 # What undoes each step on today's schema (SQLite drops columns and tables).
 _UNDO = {
+    7: ("DROP TABLE story_joins",),
     6: ("ALTER TABLE feeds DROP COLUMN read_entries",),
     5: (
         "DROP TABLE near_keys",
@@ -210,7 +211,7 @@ def downgrade(db_path: Path, version: int) -> None:
         db.commit()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
 def test_an_older_database_is_migrated_keeping_its_rows(db_path: Path, version: int) -> None:
     """Older versions are made from today's schema by undoing the steps since."""
     assert set(_UNDO) == set(range(2, SCHEMA_VERSION + 1))
@@ -235,7 +236,7 @@ def test_an_older_database_is_migrated_keeping_its_rows(db_path: Path, version: 
 
     assert run(reopen()) == [Outcome.UNCHANGED, Outcome.NEW]
     with closing(sqlite3.connect(db_path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -688,6 +689,14 @@ def lookups(dialect: queries.Dialect) -> dict[str, tuple[str, tuple[Any, ...]]]:
         "pending posts": (queries.PENDING_POSTS, (10,)),
         "articles by id": (queries.DELETE_ARTICLES, (keys,)),
         "queued pages by id": (queries.UNQUEUE_PAGES, (keys,)),
+        "joined articles": (queries.JOINABLE, (keys,)),
+        "an entry moving": (queries.MOVE_ENTRY, ("a", 1, "k")),
+        "band keys moving": (queries.MOVE_NEAR_KEYS, ("a", "b")),
+        **{
+            f"a joined article's rows ({n})": (sql, ("a",))
+            for n, sql in enumerate(queries.JOINED_ARTICLE)
+        },
+        "joined feeds' duplicates": (queries.COUNT_DUPLICATES_OF, ([1, 2],)),
     }
 
 

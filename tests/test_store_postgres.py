@@ -25,7 +25,7 @@ from test_store import (
 from aggregator.edges.store import dsn, migrate_store, open_store, queries
 from aggregator.edges.store import postgres as pg
 from aggregator.errors import StoreError
-from aggregator.models import FeedStatus, FeedUpdate, Outcome
+from aggregator.models import FeedStatus, FeedUpdate, Outcome, StoryJoin
 
 T = TypeVar("T")
 
@@ -93,6 +93,7 @@ def test_an_older_schema_is_refused_until_aggregator_migrate(
 
 # What undoes each step on today's schema.
 _UNDO = {
+    5: ("DROP TABLE story_joins",),
     4: ("ALTER TABLE feeds DROP COLUMN read_entries",),
     3: (
         "DROP TABLE near_keys",
@@ -267,3 +268,39 @@ def test_per_feed_lookups_use_an_index_not_a_scan(postgres_url: str, lookup: str
 
     steps = run(plan())
     assert "Seq Scan" not in steps, steps
+
+
+def test_a_join_waits_for_the_saves_in_flight(postgres_url: str) -> None:
+    """``join_articles`` takes the save lock exclusive: while a save holds it shared (from
+    its key locks to its commit), the join waits, so no save maps a copy to the article
+    being joined; then it is made."""
+
+    async def go() -> tuple[bool, list[StoryJoin]]:
+        store = await open_store(postgres_url)
+        saving = await asyncpg.connect(postgres_url)
+        try:
+            await save(store, FEED, [article(FEED, 1)])
+            await save(store, OTHER, [article(OTHER, 2)])
+            joining = StoryJoin(article(OTHER, 2).id, article(FEED, 1).id, "b.md")
+            async with saving.transaction():
+                await saving.execute("SELECT pg_advisory_xact_lock_shared($1)", pg._SAVE_LOCK)
+                join = asyncio.create_task(store.join_articles([joining]))
+                await wait_for_a_waiting_advisory_lock(postgres_url)
+                waited = not join.done()
+            return waited, await asyncio.wait_for(join, 10)
+        finally:
+            await saving.close()
+            await store.close()
+
+    waited, made = run(go())
+    assert waited and len(made) == 1
+    assert count(postgres_url, "articles") == 1 and count(postgres_url, "entries") == 2
+
+
+async def wait_for_a_waiting_advisory_lock(url: str, deadline: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    until = loop.time() + deadline
+    query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    while not await sql(url, query):
+        assert loop.time() < until, "the join never asked for the save lock"
+        await asyncio.sleep(0.02)

@@ -67,10 +67,10 @@ async def publish(store: Store, output: OutputConfig) -> Changes:
 
 async def publish_posts(store: Store, output: OutputConfig, repair: bool = False) -> Changes:
     """Write pending posts in fsync batches; ``repair`` also re-queues missing files."""
+    changes = Changes(listed=bool(output.on_change), removed=await _join_stories(store, output))
     if repair:
         remove_temp_files(output.posts_dir)
         await _requeue_missing_posts(store, output)
-    changes = Changes(listed=bool(output.on_change))
     while batch := await store.pending_posts(BATCH):
         ids = {a.post_path: a.id for a in batch}
         texts = {
@@ -152,6 +152,20 @@ class BackgroundPublisher:
                 # them again, writes the other outputs and reports what still fails.
                 log.debug("posts not written during the pass: %s", e)
                 return
+
+
+async def _join_stories(store: Store, output: OutputConfig) -> list[tuple[str, str]]:
+    """Articles found to be another's story join it (``Store.join_articles``): their posts
+    go first, as in ``remove_articles`` (a crash in between leaves the rows; the join is
+    tried again, or a join no longer allowed has its post re-created as missing). The
+    (article id, post file) pairs removed."""
+    joins = await store.pending_joins()
+    if not joins:
+        return []
+    await asyncio.to_thread(remove_post_files, output.posts_dir, [j.post_path for j in joins])
+    made = await store.join_articles(joins)
+    log.info("joined %s into the stories they copy", counted(len(made), "article"))
+    return [(j.article_id, j.post_path) for j in made]
 
 
 async def _requeue_missing_posts(store: Store, output: OutputConfig) -> None:

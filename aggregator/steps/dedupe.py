@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from ..config import DedupeConfig
@@ -163,36 +163,85 @@ def merge_near_duplicates(
     decisions: Sequence[Decision],
     candidates: Mapping[str, Sequence[str]],
     texts: Mapping[str, str],
+    feeds: Mapping[str, int],
     thresholds: Thresholds,
 ) -> list[Decision]:
     """Each NEW decision whose article is a copy of one of its ``candidates`` (incoming
-    article id -> stored article ids, best first; ``texts``: their visible texts) becomes a
-    DUPLICATE of the first it copies. ``fuller``: the stored text is a teaser of the incoming
-    one, and the article takes the incoming content; later copies in the batch are then
-    compared with that text. Anything else is left as it was."""
+    article id -> stored article ids, best first; ``texts``: their visible texts, ``feeds``:
+    their feeds) becomes a DUPLICATE of the first it copies. ``fuller``: the stored text is a
+    teaser of the incoming one, and the article takes the incoming content; later copies in
+    the batch are then compared with that text. ``absorbs``: the other candidates it copies
+    that are copies of that text too (``_joining``). Anything else is left as it was."""
     current = dict(texts)
     shingled: dict[str, Shingles] = {}
+    joined: dict[str, str] = {}  # absorbed -> the article it joins
+
+    def shingles_of(stored: str) -> Shingles:
+        if stored not in shingled:
+            shingled[stored] = shingles(current[stored])
+        return shingled[stored]
+
     merged = []
     for decision in decisions:
         article = decision.article
-        proposed = candidates.get(article.id, ())
+        found = (joined.get(c, c) for c in candidates.get(article.id, ()))
+        proposed = [c for c in dict.fromkeys(found) if c in current]  # not gone
         if decision.outcome is not Outcome.NEW or not article.text or not proposed:
             merged.append(decision)
             continue
         incoming = shingles(article.text)
-        for target in proposed:
-            if target not in current:
-                continue  # gone since the lookup
-            if target not in shingled:
-                shingled[target] = shingles(current[target])
-            kind = copy_kind(incoming, shingled[target], thresholds)
+        for position, target in enumerate(proposed):
+            kind = copy_kind(incoming, shingles_of(target), thresholds)
             if kind is None:
                 continue
             fuller = kind is Copy.FULLER
             if fuller:
                 current[target] = article.text
                 shingled[target] = incoming
-            decision = replace(decision, outcome=Outcome.DUPLICATE, target=target, fuller=fuller)
+            story = max(incoming, shingles_of(target), key=lambda s: s.tokens)
+            others = proposed[position + 1 :]
+            absorbs = _joining(incoming, story, target, others, shingles_of, feeds, thresholds)
+            for other in absorbs:  # later copies that find it are compared with the target
+                del current[other]
+                joined[other] = target
+            decision = replace(
+                decision,
+                outcome=Outcome.DUPLICATE,
+                target=target,
+                fuller=fuller,
+                absorbs=absorbs,
+            )
             break
         merged.append(decision)
     return merged
+
+
+def _joining(
+    incoming: Shingles,
+    story: Shingles,
+    target: str,
+    others: Sequence[str],
+    shingles_of: Callable[[str], Shingles],
+    feeds: Mapping[str, int],
+    thresholds: Thresholds,
+) -> tuple[str, ...]:
+    """The ``others`` (stored articles) that are the target's story too: the incoming text
+    copies them, and they are copies of ``story``, no fuller than it (the longer of the
+    incoming text and the target's). One story stored twice because neither copy held
+    enough of the other: a teaser, then an edited copy whose cut fell in the teaser's
+    paragraphs; the full story shows both. Two look-alikes that an incoming text copies
+    (a briefing's boilerplate alone) are not copies of each other's story and stay apart.
+    Across sources only: none of the target's feed, one per feed (the store checks the
+    entries of both articles again when it joins them)."""
+    joining: list[str] = []
+    seen_feeds = {feeds.get(target)}
+    for other in others:
+        if feeds.get(other) in seen_feeds:
+            continue
+        theirs = shingles_of(other)
+        if copy_kind(incoming, theirs, thresholds) is None:
+            continue
+        if copy_kind(theirs, story, thresholds) in (Copy.EQUIVALENT, Copy.TEASER):
+            joining.append(other)
+            seen_feeds.add(feeds.get(other))
+    return tuple(joining)

@@ -4,7 +4,8 @@ Documents arrive one at a time. Each gets its signature; the band keys find stor
 other sources (an in-memory band table, as rows ``(key, article_id)`` would); candidates are
 verified on their texts with ``copy_kind``, most shared keys first. A copy joins the article
 (whose text becomes the copy's when the copy is the fuller one) and its keys are added to the
-article's; anything else is a new article.
+article's; anything else is a new article. The other candidates the copy also copies, which
+are copies of the article's text, join the article too (``Decision.absorbs``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aggregator.steps.similar import Copy, Thresholds, copy_kind, signature
+from aggregator.steps.similar import Copy, Thresholds, copy_kind, shingles, signature
 
 from .corpus import COPY_KINDS, Doc
 
@@ -27,6 +28,7 @@ class _Article:
     text: str
     source: str
     story: str
+    joined: int | None = None  # the article it joined (its documents and keys went there)
 
 
 @dataclass(slots=True)
@@ -95,6 +97,10 @@ def run(docs: Sequence[Doc], order: str, thresholds: Thresholds, seed: int = 18)
         result.article_of[doc.id] = target
         for key in sig.all_keys if sig else ():
             table[key].add(target)
+    for doc_id, number in result.article_of.items():
+        while (joined := articles[number].joined) is not None:
+            number = joined
+        result.article_of[doc_id] = number
     return result
 
 
@@ -109,10 +115,15 @@ def _verified(
     shared: Counter[int] = Counter()
     for key in keys:
         shared.update(table.get(key, ()))
-    ranked = [a for a, _ in shared.most_common() if articles[a].source != doc.source]
+    ranked = [
+        a
+        for a, _ in shared.most_common()
+        if articles[a].source != doc.source and articles[a].joined is None
+    ]
     result.candidates.append(len(ranked))
     result.wrong_candidates += sum(articles[a].story != doc.story for a in ranked)
-    for number in ranked[:MAX_CANDIDATES]:
+    proposed = ranked[:MAX_CANDIDATES]
+    for position, number in enumerate(proposed):
         article = articles[number]
         started = time.process_time_ns()
         kind = copy_kind(doc.text, article.text, thresholds)
@@ -120,5 +131,33 @@ def _verified(
         if kind is Copy.FULLER:
             article.text = doc.text
         if kind is not None:
+            _join(doc, number, proposed[position + 1 :], table, articles, thresholds)
             return number
     return None
+
+
+def _join(
+    doc: Doc,
+    target: int,
+    others: Sequence[int],
+    table: dict[int, set[int]],
+    articles: list[_Article],
+    thresholds: Thresholds,
+) -> None:
+    """The other candidates that ``doc`` copies and that are copies of the story's text
+    (the longer of the document's and the target's) join the target (one per source, none
+    of the target's), as ``dedupe._joining``."""
+    sources = {articles[target].source}
+    story = max(doc.text, articles[target].text, key=lambda t: shingles(t).tokens)
+    for number in others:
+        other = articles[number]
+        if other.source in sources or copy_kind(doc.text, other.text, thresholds) is None:
+            continue
+        kind = copy_kind(other.text, story, thresholds)
+        if kind in (Copy.EQUIVALENT, Copy.TEASER):
+            other.joined = target
+            sources.add(other.source)
+            for holders in table.values():
+                if number in holders:
+                    holders.discard(number)
+                    holders.add(target)

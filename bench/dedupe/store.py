@@ -1,5 +1,6 @@
-"""``python -m bench.dedupe.store [--shared DIR] [--postgres] [--orders ...]``: the syndication
-corpus through the real store, ``Store.save`` one entry at a time, each source a feed.
+"""``python -m bench.dedupe.store [--shared DIR] [--postgres] [--orders ...] [--seed N]``: the
+syndication corpus through the real store, ``Store.save`` one entry at a time, each source a
+feed; the joins a save queues are made after it, as the publisher would.
 
 Each document becomes the article a worker would make (``normalize_entry`` of its text as
 paragraphs, signed at ``[dedupe] min_tokens``), saved by its source's feed; the decisions say
@@ -27,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.config import FeedConfig
+from aggregator.edges.store import Store, open_store
 from aggregator.edges.store import articles as store_articles
-from aggregator.edges.store import open_store
 from aggregator.models import Article, FeedStatus, FeedUpdate, ParsedEntry
 from aggregator.steps import dedupe
 from aggregator.steps.normalize import normalize_entry
@@ -55,14 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.dedupe.store")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--orders", default="originals,copies,shuffled")
+    parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args(argv)
-    docs = build(load_originals(args.shared))
+    docs = build(load_originals(args.shared), args.seed)
     print(f"{len(docs)} documents, {len({d.source for d in docs})} sources (feeds)\n")
     backends = ["sqlite", *(["postgresql"] if args.postgres else [])]
     for backend in backends:
         for order in args.orders.split(","):
-            arranged = arrange(docs, order, 18)
+            arranged = arrange(docs, order, args.seed)
             near = asyncio.run(_through(backend, arranged, order, DEFAULT_THRESHOLDS))
             plain = asyncio.run(_through(backend, arranged, order, None))
             print(_report(backend, arranged, near, plain))
@@ -92,9 +94,19 @@ async def _through(
                         [decision] = await store.save(update, [article], near)
                         result.save_s.append(time.perf_counter() - started)
                         result.article_of[doc.id] = decision.target
+                        if decision.absorbs:  # as the publisher would (no posts here)
+                            await _join(store, result.article_of)
             finally:
                 await store.close()
     return result
+
+
+async def _join(store: Store, article_of: dict[str, str]) -> None:
+    """The pending joins made; the documents of a joined article then map to its story."""
+    for j in await store.join_articles(await store.pending_joins()):
+        for doc_id, article_id in article_of.items():
+            if article_id == j.article_id:
+                article_of[doc_id] = j.into_id
 
 
 def _unique_sources(docs: Sequence[Doc]) -> list[Doc]:

@@ -82,6 +82,11 @@ class Database(ABC):
         """In claim_due's transaction, first: one claim at a time counts the free slots."""
 
     @abstractmethod
+    async def lock_saves(self, db: Session) -> None:
+        """In join_articles' transaction, first: no save runs until it commits (a save could
+        map a copy to the article being joined, which would then be gone)."""
+
+    @abstractmethod
     async def tidy(self) -> None:
         """After maintenance trimmed the log: the backend's own housekeeping."""
 

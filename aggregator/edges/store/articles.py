@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -19,6 +19,7 @@ from ...models import (
     Outcome,
     PageResult,
     QueuedPage,
+    StoryJoin,
 )
 from ...steps.dedupe import decide, merge_near_duplicates, near_candidates
 from ...steps.normalize import plain_text
@@ -95,6 +96,9 @@ class ArticlesMixin:
         decisions, held = await self._decide(db, update.feed_id, articles, by_key, near)
         await self._write_decisions(db, update, decisions)
         await _write_near_keys(db, self._db.dialect, decisions, held)
+        await db.executemany(
+            q.QUEUE_JOIN, [(other, d.target) for d in decisions for other in d.absorbs]
+        )
         await self._queue_pages(db, update, decisions)
         duplicates = sum(d.outcome is Outcome.DUPLICATE for d in decisions)
         await self._update_feed(db, update, duplicates)
@@ -129,11 +133,13 @@ class ArticlesMixin:
             return decisions, _Held()
         held = _Held(looked_up={a.id for a in signed})
         holders: dict[int, list[str]] = {}
+        feeds: dict[str, int] = {}
         keys = sorted({key for a in signed for key in a.signature})
-        for r in await db.fetch(q.NEAR_HOLDERS, keys, feed_id):  # key, article, eligible
+        for r in await db.fetch(q.NEAR_HOLDERS, keys, feed_id):  # key, article, eligible, feed
             held.articles[r[0]] += 1
             if r[2]:
                 holders.setdefault(r[0], []).append(r[1])
+                feeds[r[1]] = r[3]
         candidates = {
             a.id: found for a in signed if (found := near_candidates(a.signature, holders))
         }
@@ -141,7 +147,7 @@ class ArticlesMixin:
             return decisions, held
         ids = sorted({article_id for found in candidates.values() for article_id in found})
         texts = {r[0]: plain_text(r[1]) for r in await db.fetch(q.NEAR_TEXTS, ids)}
-        return merge_near_duplicates(decisions, candidates, texts, near), held
+        return merge_near_duplicates(decisions, candidates, texts, feeds, near), held
 
     async def _known_keys(
         self, db: Session, feed_id: int, articles: Sequence[Article]
@@ -244,6 +250,41 @@ class ArticlesMixin:
 
         await self._db.transaction("store fetched pages", finish)
 
+    # -- joins ---------------------------------------------------------------------------
+
+    async def pending_joins(self) -> list[StoryJoin]:
+        """Stored articles found to be another's story (``Decision.absorbs``), to be joined
+        once the publisher has removed their posts."""
+        async with self._db.read("read pending joins") as db:
+            rows = await db.fetch(q.PENDING_JOINS)
+        return [StoryJoin(r[0], r[1], r[2]) for r in rows]
+
+    async def join_articles(self, joins: Sequence[StoryJoin]) -> list[StoryJoin]:
+        """Each article joins the one it is the story of: its entries (its own feed's and its
+        duplicates') and band keys move there, and it is deleted; the feeds' duplicate counts
+        follow. A join no longer allowed is dropped: an article gone, a feed that opted out
+        of merging, or a feed with an entry in both (within a feed, entries are one story
+        only by their keys). The ones made, in order; a chain (a joins b, b joins c) ends in
+        its last article."""
+        ordered = _followed(joins)
+        feeds: set[int] = set()
+
+        async def join(db: Session) -> list[StoryJoin]:
+            await self._db.lock_saves(db)  # no save maps a copy to an article being joined
+            made = []
+            for j in ordered:
+                if await _join(db, j, feeds):
+                    made.append(j)
+            await db.execute(q.UNQUEUE_JOINS, [j.article_id for j in joins])
+            return made
+
+        made = await self._db.transaction("join articles", join)
+        if made:
+            await self._db.transaction(
+                "count duplicates", lambda db: db.execute(q.COUNT_DUPLICATES_OF, sorted(feeds))
+            )
+        return made
+
     # -- retention -------------------------------------------------------------------------
 
     async def expired_articles(self, before: datetime) -> list[tuple[str, str]]:
@@ -317,6 +358,40 @@ def _near_keys(decisions: Sequence[Decision], held: _Held) -> list[tuple[int, st
                 wanted[key, d.target] = None
                 batch[key] += 1
     return list(wanted)
+
+
+def _followed(joins: Sequence[StoryJoin]) -> list[StoryJoin]:
+    """Joins into an article that itself joins another go to the end of that chain (a cycle
+    stops where it would come back)."""
+    into = {j.article_id: j.into_id for j in joins}
+    followed = []
+    for j in joins:
+        seen = {j.article_id}
+        end = j.into_id
+        while end in into and into[end] not in seen:
+            seen.add(end)
+            end = into[end]
+        followed.append(replace(j, into_id=end))
+    return followed
+
+
+async def _join(db: Session, j: StoryJoin, feeds: set[int]) -> bool:
+    """One join, if still allowed; adds the feeds whose duplicate counts it changes (counted
+    again in a transaction of their own: the join's holds the save lock, which a save takes
+    after its feed's row)."""
+    if not await db.fetchval(q.JOINABLE, [j.article_id, j.into_id]):
+        return False
+    entries = await db.fetch(q.ENTRIES_OF, [j.article_id, j.into_id])  # feed, key, article
+    moving = [(r[0], r[1]) for r in entries if r[2] == j.article_id]
+    staying = {r[0] for r in entries if r[2] == j.into_id}
+    if staying & {feed for feed, _ in moving}:
+        return False
+    await db.executemany(q.MOVE_ENTRY, [(j.into_id, feed, key) for feed, key in moving])
+    await db.execute(q.MOVE_NEAR_KEYS, j.article_id, j.into_id)
+    for sql in q.JOINED_ARTICLE:
+        await db.execute(sql, j.article_id)
+    feeds.update(staying, (feed for feed, _ in moving))
+    return True
 
 
 async def _write_changes(db: Session, decisions: Sequence[Decision], now: datetime) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from .adapter import Session
 from .queries import COUNT_DUPLICATES
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Run in the upgrade's transaction (SQLite: on its connection's thread, Database.transaction).
 Migration = Callable[[Session], Awaitable[None]]
@@ -93,10 +93,18 @@ async def _read_entries(db: Session) -> None:
     await db.execute("ALTER TABLE feeds ADD COLUMN read_entries TEXT")
 
 
+async def _story_joins(db: Session) -> None:
+    """6 -> 7: articles found to be one story after both were stored, to be joined."""
+    await db.execute(
+        "CREATE TABLE story_joins (article_id TEXT PRIMARY KEY, into_id TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _filters,
     2: _identity_links,
     3: _lease_owner,
     4: _near_duplicates,
     5: _read_entries,
+    6: _story_joins,
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 from .queries import COUNT_DUPLICATES
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 Migration = Callable[[Any], Awaitable[None]]  # called with an asyncpg connection
 
@@ -74,4 +74,17 @@ async def _read_entries(conn: Any) -> None:
     await conn.execute("ALTER TABLE feeds ADD COLUMN read_entries TEXT")
 
 
-MIGRATIONS: dict[int, Migration] = {1: _identity_links, 2: _near_duplicates, 3: _read_entries}
+async def _story_joins(conn: Any) -> None:
+    """4 -> 5: as SQLite's 6 -> 7: articles found to be one story, to be joined."""
+    await conn.execute(
+        'CREATE TABLE story_joins (article_id TEXT COLLATE "C" PRIMARY KEY,'
+        ' into_id TEXT COLLATE "C" NOT NULL)'
+    )
+
+
+MIGRATIONS: dict[int, Migration] = {
+    1: _identity_links,
+    2: _near_duplicates,
+    3: _read_entries,
+    4: _story_joins,
+}

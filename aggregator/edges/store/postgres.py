@@ -257,6 +257,10 @@ class PostgresDatabase(Database):
         """A transaction advisory lock: two workers never count the same free slot."""
         await db.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
 
+    async def lock_saves(self, db: Session) -> None:
+        """The save lock, exclusive: every save holds it shared from its key locks on."""
+        await db.execute("SELECT pg_advisory_xact_lock($1)", _SAVE_LOCK)
+
     async def tidy(self) -> None:
         """Nothing: autovacuum does it."""
 

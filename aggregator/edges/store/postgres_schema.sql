@@ -97,6 +97,12 @@ CREATE TABLE near_keys (
 );
 CREATE INDEX near_keys_article ON near_keys (article);
 
+-- One story stored as two articles, joined by the publisher (schema.sql).
+CREATE TABLE story_joins (
+    article_id TEXT COLLATE "C" PRIMARY KEY,
+    into_id TEXT COLLATE "C" NOT NULL
+);
+
 -- full_text pages still to fetch (past a pass's page cap, or after a transient failure).
 CREATE TABLE page_queue (
     article_id TEXT COLLATE "C" PRIMARY KEY,

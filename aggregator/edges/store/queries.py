@@ -174,10 +174,11 @@ READ_ENTRIES = "SELECT read_entries FROM feeds WHERE id = $1"
 
 # Stored articles holding one of the band keys $1 (each key is held by at most
 # MAX_ARTICLES_PER_KEY): (key, article id, whether feed $2 may merge with it: another feed,
-# both with dedupe), oldest first.
+# both with dedupe, its feed), oldest first.
 NEAR_HOLDERS = """
     SELECT k.key, a.id,
-           a.feed_id != $2 AND f.dedupe AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2)
+           a.feed_id != $2 AND f.dedupe AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2),
+           a.feed_id
     FROM near_keys k
     JOIN articles a ON a.seq = k.article
     JOIN feeds f ON f.id = a.feed_id
@@ -191,13 +192,50 @@ TAKE_FULLER = """
         changed_at = $3, revision = revision + 1
     WHERE id = $4
 """
-# Entries of a feed that map to another feed's article (migrations; kept since in the feed's
-# row: UPDATE_FEED, FORGET_FEED).
+# Entries of a feed that map to another feed's article (migrations, joins; kept since in the
+# feed's row: UPDATE_FEED, FORGET_FEED).
 COUNT_DUPLICATES = """
     UPDATE feeds SET duplicates = (
         SELECT count(*) FROM entries e JOIN articles a ON a.id = e.article_id
         WHERE e.feed_id = feeds.id AND a.feed_id != feeds.id)
 """
+
+# -- joins: one story stored as two articles (Decision.absorbs), joined by the publisher ------
+
+# Stored article $1 is the story of article $2 (save); joined by Store.join_articles.
+QUEUE_JOIN = "INSERT INTO story_joins (article_id, into_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+PENDING_JOINS = """
+    SELECT j.article_id, j.into_id, a.post_path FROM story_joins j
+    JOIN articles a ON a.id = j.article_id
+    ORDER BY j.article_id
+"""
+# Both stored, of feeds that allow merging: whether articles $1 may join (ids of two).
+JOINABLE = """
+    SELECT count(*) = 2 FROM articles a JOIN feeds f ON f.id = a.feed_id
+    WHERE a.id = ANY($1) AND f.dedupe
+"""
+# (SQLite has no index on entries.article_id, which only joins and forgetting a feed ask by:
+# one scan per join, then each entry by its key.)
+ENTRIES_OF = "SELECT feed_id, entry_key, article_id FROM entries WHERE article_id = ANY($1)"
+MOVE_ENTRY = "UPDATE entries SET article_id = $1 WHERE feed_id = $2 AND entry_key = $3"
+# Article $1 joins article $2: its band keys move to it, then it goes.
+MOVE_NEAR_KEYS = """
+    INSERT INTO near_keys (key, article)
+    SELECT k.key, x.seq FROM near_keys k, articles y, articles x
+    WHERE y.id = $1 AND x.id = $2 AND k.article = y.seq
+    ON CONFLICT DO NOTHING
+"""
+JOINED_ARTICLE = (
+    "DELETE FROM near_keys WHERE article = (SELECT seq FROM articles WHERE id = $1)",
+    "DELETE FROM page_queue WHERE article_id = $1",
+    "DELETE FROM articles WHERE id = $1",
+)
+# Done, or no longer possible (the article gone).
+UNQUEUE_JOINS = """
+    DELETE FROM story_joins
+    WHERE article_id = ANY($1) OR article_id NOT IN (SELECT id FROM articles)
+"""
+COUNT_DUPLICATES_OF = COUNT_DUPLICATES + " WHERE id = ANY($1)"
 
 LOG_FETCH = """
     INSERT INTO fetch_log (feed_id, at, status, http_status, error, new, updated, duplicate,

@@ -95,6 +95,14 @@ CREATE TABLE near_keys (
 ) WITHOUT ROWID;
 CREATE INDEX near_keys_article ON near_keys (article);
 
+-- One story stored as two articles (a teaser, then an edited copy whose cut fell in it), shown
+-- to be one by a copy of both: article_id joins into_id when the publisher has removed its
+-- post (Store.join_articles).
+CREATE TABLE story_joins (
+    article_id TEXT PRIMARY KEY,
+    into_id TEXT NOT NULL
+);
+
 -- full_text pages still to fetch (past a pass's page cap, or after a transient failure).
 CREATE TABLE page_queue (
     article_id TEXT PRIMARY KEY,

@@ -260,13 +260,16 @@ class SqliteDatabase(Database):
     # -- hooks ------------------------------------------------------------------------------
 
     async def lock_feed(self, db: Session, feed_id: int) -> None:
-        """Nothing: ``write`` already lets one writer in at a time."""
+        """Nothing: ``transaction`` already lets one writer in at a time."""
 
     async def lock_keys(self, db: Session, articles: Sequence[Article]) -> None:
-        """Nothing: ``write`` already lets one writer in at a time."""
+        """Nothing: ``transaction`` already lets one writer in at a time."""
 
     async def lock_claims(self, db: Session) -> None:
-        """Nothing: ``write`` already lets one writer in at a time."""
+        """Nothing: ``transaction`` already lets one writer in at a time."""
+
+    async def lock_saves(self, db: Session) -> None:
+        """Nothing: ``transaction`` already lets one writer in at a time."""
 
     async def tidy(self) -> None:
         """Checkpoint the WAL, refresh the planner's statistics."""
