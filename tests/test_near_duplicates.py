@@ -32,6 +32,7 @@ from aggregator.edges.store import articles as store_articles
 from aggregator.errors import StoreError
 from aggregator.models import (
     Article,
+    Changes,
     Decision,
     FeedStatus,
     FeedUpdate,
@@ -583,6 +584,32 @@ def test_a_join_no_longer_allowed_is_dropped(database: str) -> None:
 
     assert run(go()) == []
     assert count(database, "articles") == 5 and count(database, "story_joins") == 0
+
+
+def test_a_join_into_an_article_deleted_since_keeps_the_other_post(
+    database: str, tmp_path: Path
+) -> None:
+    """Retention deleted the article before the publisher made the join: the absorbed one
+    keeps its post (it is not removed only to be written again)."""
+    teaser, edited, full = join_case()
+    output = output_in(tmp_path)
+
+    async def go() -> tuple[Changes, list[str]]:
+        store = await open_store(database)
+        try:
+            for feed, a in ((MIRROR, teaser), (WIRE, edited)):
+                await save(store, feed, [a])
+            await publish_posts(store, output)
+            [merged] = await save(store, PAPER, [full])
+            await store.delete_articles([merged.target])
+            changes = await publish_posts(store, output)
+            return changes, [a.post_path for a in await store.newest(10)]
+        finally:
+            await store.close()
+
+    changes, left = run(go())
+    assert changes.removed == [] and len(left) == 1
+    assert left[0] in posts_in(output)
 
 
 def test_a_join_cut_short_after_its_post_went_is_made_by_the_next_publish(

@@ -1,6 +1,7 @@
-"""``python -m bench.dedupe.passes --base DIR [--feeds 2000] [--rounds 3]``: pass 1 and pass 2
-of the 2,000-feed bench (bench/corpus.py, served by nginx) with this tree and with another
-checkout side by side, alternating, each run in a fresh data folder.
+"""``python -m bench.dedupe.passes --base DIR [--off] [--feeds 2000] [--rounds 3]``: pass 1 and
+pass 2 of the 2,000-feed bench (bench/corpus.py, served by nginx) with this tree and with
+another checkout side by side, alternating, each run in a fresh data folder. ``--off`` adds
+this tree with ``near_duplicates = false`` as a third system.
 
 ``--base`` is a folder holding the other checkout's ``aggregator`` package (e.g. made with
 ``git archive c679bf1 | tar -x -C DIR``); its runs import it through PYTHONPATH, with this
@@ -34,8 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", type=Path, required=True)
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--off", action="store_true")
     args = parser.parse_args(argv)
     trees = {"this tree": ROOT, "base": args.base.resolve()}
+    if args.off:
+        trees[_OFF] = ROOT
     for name, tree in trees.items():
         print(f"{name}: {_imported_from(tree)}", file=sys.stderr)
 
@@ -49,9 +53,10 @@ def main(argv: list[str] | None = None) -> int:
             urls = server.urls(args.feeds)
             for n in range(args.rounds):
                 for name, tree in trees.items():
-                    folder = work / f"{name.replace(' ', '-')}-{n}"
+                    folder = work / f"{''.join(c if c.isalnum() else '-' for c in name)}-{n}"
                     folder.mkdir()
-                    config = aggregator_config(folder, urls)
+                    off = "[dedupe]\nnear_duplicates = false\n" if name == _OFF else ""
+                    config = aggregator_config(folder, urls, off)
                     cmd = [sys.executable, "-m", "aggregator", "--config", str(config)]
                     for run in ("pass 1", "pass 2"):
                         server.serve(1)
@@ -68,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         cpu = statistics.median(m.cpu for m in ms)
         print(f"| {name} | {run} | {wall:.1f} | {cpu:.1f} |")
     return 0
+
+
+_OFF = "this tree, near-duplicates off"
 
 
 def _env(tree: Path) -> dict[str, str]:

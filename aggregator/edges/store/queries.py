@@ -204,9 +204,11 @@ COUNT_DUPLICATES = """
 
 # Stored article $1 is the story of article $2 (save); joined by Store.join_articles.
 QUEUE_JOIN = "INSERT INTO story_joins (article_id, into_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+# (Both still stored: the post of an article that will not join is not removed.)
 PENDING_JOINS = """
     SELECT j.article_id, j.into_id, a.post_path FROM story_joins j
     JOIN articles a ON a.id = j.article_id
+    JOIN articles x ON x.id = j.into_id
     ORDER BY j.article_id
 """
 # Both stored, of feeds that allow merging: whether articles $1 may join (ids of two).
@@ -230,10 +232,11 @@ JOINED_ARTICLE = (
     "DELETE FROM page_queue WHERE article_id = $1",
     "DELETE FROM articles WHERE id = $1",
 )
-# Done, or no longer possible (the article gone).
+# Done, or no longer possible (either article gone).
 UNQUEUE_JOINS = """
     DELETE FROM story_joins
-    WHERE article_id = ANY($1) OR article_id NOT IN (SELECT id FROM articles)
+    WHERE article_id = ANY($1)
+       OR article_id NOT IN (SELECT id FROM articles) OR into_id NOT IN (SELECT id FROM articles)
 """
 COUNT_DUPLICATES_OF = COUNT_DUPLICATES + " WHERE id = ANY($1)"
 
