@@ -128,8 +128,9 @@ class Decision:
     target: str  # id of the stored article (== article.id when NEW)
     new_key: bool = False  # the store must remember article.entry_key -> target
     fuller: bool = False  # a DUPLICATE whose text is fuller: the target takes its content
-    # Stored articles of other feeds that a DUPLICATE shows to be its target's story (each a
-    # copy of the target's text, which neither held enough of alone): they join the target.
+    # Stored articles of other feeds that a DUPLICATE shows to be its target's story (it copies
+    # them, and they are copies of the story's text; alone they held too little of the
+    # target's): they join the target (dedupe._joining, Store.join_articles).
     absorbs: tuple[str, ...] = ()
 
 
