@@ -486,6 +486,15 @@ def posts_in(output: OutputConfig) -> list[str]:
     return sorted(p.name for p in output.posts_dir.iterdir())
 
 
+async def stored_twice(store: Store, output: OutputConfig) -> Changes:
+    """The teaser and the edited copy of ``join_case`` saved (two articles), their posts
+    published."""
+    teaser, edited, _ = join_case()
+    await save(store, MIRROR, [teaser])
+    await save(store, WIRE, [edited])
+    return await publish_posts(store, output)
+
+
 def test_a_copy_of_two_stored_articles_joins_them_when_published(
     database: str, tmp_path: Path
 ) -> None:
@@ -499,9 +508,7 @@ def test_a_copy_of_two_stored_articles_joins_them_when_published(
     async def go() -> dict[str, Any]:
         store = await open_store(database)
         try:
-            await save(store, MIRROR, [teaser])
-            await save(store, WIRE, [edited])
-            before = await publish_posts(store, output)
+            before = await stored_twice(store, output)
             posts_before = posts_in(output)
             [merged] = await save(store, PAPER, [full])
             pending = await store.pending_joins()
@@ -591,15 +598,13 @@ def test_a_join_into_an_article_deleted_since_keeps_the_other_post(
 ) -> None:
     """Retention deleted the article before the publisher made the join: the absorbed one
     keeps its post (it is not removed only to be written again)."""
-    teaser, edited, full = join_case()
+    *_, full = join_case()
     output = output_in(tmp_path)
 
     async def go() -> tuple[Changes, list[str]]:
         store = await open_store(database)
         try:
-            for feed, a in ((MIRROR, teaser), (WIRE, edited)):
-                await save(store, feed, [a])
-            await publish_posts(store, output)
+            await stored_twice(store, output)
             [merged] = await save(store, PAPER, [full])
             await store.delete_articles([merged.target])
             changes = await publish_posts(store, output)
@@ -617,7 +622,7 @@ def test_a_join_cut_short_after_its_post_went_is_made_by_the_next_publish(
 ) -> None:
     """The store fails after the publisher removed the post: the rows and the queued join
     stay, the publish reports the failure, and the next one makes the join."""
-    teaser, edited, full = join_case()
+    *_, full = join_case()
     output = output_in(tmp_path)
     real = Store.join_articles
 
@@ -627,9 +632,7 @@ def test_a_join_cut_short_after_its_post_went_is_made_by_the_next_publish(
     async def go() -> tuple[int, list[str]]:
         store = await open_store(database)
         try:
-            for feed, a in ((MIRROR, teaser), (WIRE, edited)):
-                await save(store, feed, [a])
-            await publish_posts(store, output)
+            await stored_twice(store, output)
             await save(store, PAPER, [full])
             monkeypatch.setattr(Store, "join_articles", failing)
             with pytest.raises(StoreError):
