@@ -29,6 +29,8 @@ from test_store import count
 from aggregator.config import FeedConfig, OutputConfig
 from aggregator.edges.store import Store, open_store
 from aggregator.edges.store import articles as store_articles
+from aggregator.edges.store import queries as store_queries
+from aggregator.edges.store.adapter import Session
 from aggregator.errors import StoreError
 from aggregator.models import (
     Article,
@@ -591,6 +593,133 @@ def test_a_join_no_longer_allowed_is_dropped(database: str) -> None:
 
     assert run(go()) == []
     assert count(database, "articles") == 5 and count(database, "story_joins") == 0
+
+
+async def queue_join(store: Store, article_id: str, into_id: str) -> None:
+    """A join queued as a save would (for orders that saves make only by timing)."""
+
+    async def queue(db: Session) -> None:
+        await db.execute(store_queries.QUEUE_JOIN, article_id, into_id)
+
+    await store._db.transaction("queue a join", queue)
+
+
+@pytest.mark.parametrize("refusal", ["dedupe turned off", "joins both ways"])
+def test_a_join_refused_at_publish_time_keeps_every_post(
+    database: str, tmp_path: Path, refusal: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publisher removes the posts of the queued joins before the store checks them: an
+    article that a refused join leaves stored has its post written again in the same round.
+    Refused: a feed set to ``dedupe = false`` since the save; two joins queued both ways
+    (the second finds its article already joined into it), the kept article rendered after
+    it took the fuller text."""
+    *_, full = join_case()
+    output = output_in(tmp_path)
+
+    async def go() -> tuple[Changes, list[str]]:
+        store = await open_store(database)
+        try:
+            await stored_twice(store, output)
+            [merged] = await save(store, PAPER, [full])
+            if refusal == "dedupe turned off":
+                await store.sync_feeds([replace(f, dedupe=False) for f in FEEDS])
+            else:
+                real = Store.pending_joins
+                monkeypatch.setattr(Store, "pending_joins", lambda self: asyncio.sleep(0, []))
+                await publish_posts(store, output)  # the fuller text rendered, no join yet
+                monkeypatch.setattr(Store, "pending_joins", real)
+                await queue_join(store, merged.target, merged.absorbs[0])
+            changes = await publish_posts(store, output)
+            return changes, [a.post_path for a in await store.newest(10)]
+        finally:
+            await store.close()
+
+    changes, left = run(go())
+    assert posts_in(output) == sorted(left)
+    assert len(left) == (2 if refusal == "dedupe turned off" else 1)
+    assert len(changes.removed) == 2 - len(left)
+    assert count(database, "story_joins") == 0
+
+
+def test_a_join_into_an_article_whose_own_join_is_refused_stays_there(database: str) -> None:
+    """a joins b, b joins c, and b's join is refused (a feed has an entry in both b and c):
+    a joins b, not c, which nothing showed to be a's story."""
+    teaser, edited, _ = join_case()
+    zh = original(PAPER, "story-zh")
+    in_both = replace(copy_of(MIRROR, "story-zh.wire"), entry_key="guid:in-both")
+
+    async def go() -> list[StoryJoin]:
+        store = await open_store(database)
+        try:
+            await save(store, MIRROR, [teaser])
+            await save(store, WIRE, [edited])
+            await save(store, PAPER, [zh])
+            [dup] = await save(store, MIRROR, [in_both])  # mirror's entry in paper's article
+            assert (dup.outcome, dup.target) == (Outcome.DUPLICATE, zh.id)
+            return await store.join_articles(
+                [StoryJoin(edited.id, teaser.id, "e.md"), StoryJoin(teaser.id, zh.id, "t.md")]
+            )
+        finally:
+            await store.close()
+
+    assert run(go()) == [StoryJoin(edited.id, teaser.id, "e.md")]
+    assert count(database, "articles") == 2
+
+
+def test_a_join_waits_for_a_save_of_the_joined_articles_feed(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL: a save of the absorbed article's feed holds its row (and adds to its
+    duplicate count) while the publisher joins: the join waits for it, in a save's lock
+    order, and the count it leaves is the true one."""
+    *_, full = join_case()
+    output = output_in(tmp_path)
+    true_count = (
+        "SELECT count(*) FROM entries e JOIN articles a ON a.id = e.article_id"
+        " WHERE e.feed_id = $1 AND a.feed_id != $1"
+    )
+
+    async def go() -> tuple[bool, int, int]:
+        import asyncpg
+
+        store = await open_store(postgres_url)
+        saving = await asyncpg.connect(postgres_url)
+        try:
+            await stored_twice(store, output)
+            [merged] = await save(store, PAPER, [full])
+            other = original(PAPER, "story-ja")
+            await save(store, PAPER, [other])
+            feed = await saving.fetchval(
+                "SELECT feed_id FROM articles WHERE id = $1", merged.absorbs[0]
+            )
+            async with saving.transaction():  # as a save of that feed: row, a duplicate
+                await saving.execute("SELECT 1 FROM feeds WHERE id = $1 FOR UPDATE", feed)
+                await saving.execute(
+                    "INSERT INTO entries VALUES ($1, 'guid:other', $2, now())", feed, other.id
+                )
+                await saving.execute(
+                    "UPDATE feeds SET duplicates = duplicates + 1 WHERE id = $1", feed
+                )
+                joining = asyncio.create_task(publish_posts(store, output))
+                await wait_for_a_lock_wait(saving)
+                waited = not joining.done()
+            await asyncio.wait_for(joining, 10)
+            stored = await saving.fetchval("SELECT duplicates FROM feeds WHERE id = $1", feed)
+            return waited, stored, await saving.fetchval(true_count, feed)
+        finally:
+            await saving.close()
+            await store.close()
+
+    waited, stored, true = run(go())
+    assert waited and stored == true == 2
+
+
+async def wait_for_a_lock_wait(conn: Any, deadline: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    until = loop.time() + deadline
+    while not await conn.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
+        assert loop.time() < until, "nothing waited for a lock"
+        await asyncio.sleep(0.02)
 
 
 def test_a_join_into_an_article_deleted_since_keeps_the_other_post(

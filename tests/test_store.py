@@ -689,14 +689,14 @@ def lookups(dialect: queries.Dialect) -> dict[str, tuple[str, tuple[Any, ...]]]:
         "pending posts": (queries.PENDING_POSTS, (10,)),
         "articles by id": (queries.DELETE_ARTICLES, (keys,)),
         "queued pages by id": (queries.UNQUEUE_PAGES, (keys,)),
-        "joined articles": (queries.JOINABLE, (keys,)),
+        "joined articles": (queries.JOINING, (keys,)),
         "an entry moving": (queries.MOVE_ENTRY, ("a", 1, "k")),
         "band keys moving": (queries.MOVE_NEAR_KEYS, ("a", "b")),
         **{
             f"a joined article's rows ({n})": (sql, ("a",))
             for n, sql in enumerate(queries.JOINED_ARTICLE)
         },
-        "joined feeds' duplicates": (queries.COUNT_DUPLICATES_OF, ([1, 2],)),
+        "a joined article's feed": (queries.MORE_DUPLICATES, (1, 1)),
     }
 
 

@@ -260,30 +260,34 @@ class ArticlesMixin:
         return [StoryJoin(r[0], r[1], r[2]) for r in rows]
 
     async def join_articles(self, joins: Sequence[StoryJoin]) -> list[StoryJoin]:
-        """Each article joins the one it is the story of: its entries (its own feed's and its
-        duplicates') and band keys move there, and it is deleted; the feeds' duplicate counts
-        follow. A join no longer allowed is dropped: an article gone, a feed that opted out
-        of merging, or a feed with an entry in both (within a feed, entries are one story
-        only by their keys). The ones made, in order; a chain (a joins b, b joins c) ends in
-        its last article."""
-        ordered = _followed(joins)
-        feeds: set[int] = set()
+        """Each article joins the one it is the story of, in one transaction: its entries
+        (its own feed's and its duplicates') and band keys move there, it is deleted, and its
+        feed counts its own entries as duplicates now. A join no longer allowed is refused:
+        an article gone, a feed that opted out of merging, or a feed with an entry in both
+        (within a feed, entries are one story only by their keys). An article that joins one
+        already joined goes where that one went (a chain follows only joins made). Articles
+        whose posts the publisher removed and that stay are queued to be written again. The
+        joins made, with the article each went into."""
 
         async def join(db: Session) -> list[StoryJoin]:
-            await self._db.lock_saves(db)  # no save maps a copy to an article being joined
+            # Lock order as a save's: its feed's row, then the save lock (exclusive here: no
+            # save maps a copy to an article being joined meanwhile).
+            ids = [j.article_id for j in joins]
+            for feed_id in sorted({r[1] for r in await db.fetch(q.JOINING, ids)}):
+                await self._db.lock_feed(db, feed_id)
+            await self._db.lock_saves(db)
+            went: dict[str, str] = {}  # joined article -> the article it went into
             made = []
-            for j in ordered:
-                if await _join(db, j, feeds):
-                    made.append(j)
-            await db.execute(q.UNQUEUE_JOINS, [j.article_id for j in joins])
+            for j in joins:
+                into = _destination(j.into_id, went)
+                if into != j.article_id and await _join(db, j.article_id, into):
+                    went[j.article_id] = into
+                    made.append(replace(j, into_id=into))
+            await db.execute(q.MARK_UNRENDERED, [i for i in ids if i not in went])
+            await db.execute(q.UNQUEUE_JOINS, ids)
             return made
 
-        made = await self._db.transaction("join articles", join)
-        if made:
-            await self._db.transaction(
-                "count duplicates", lambda db: db.execute(q.COUNT_DUPLICATES_OF, sorted(feeds))
-            )
-        return made
+        return await self._db.transaction("join articles", join)
 
     # -- retention -------------------------------------------------------------------------
 
@@ -360,37 +364,33 @@ def _near_keys(decisions: Sequence[Decision], held: _Held) -> list[tuple[int, st
     return list(wanted)
 
 
-def _followed(joins: Sequence[StoryJoin]) -> list[StoryJoin]:
-    """Joins into an article that itself joins another go to the end of that chain (a cycle
-    stops where it would come back)."""
-    into = {j.article_id: j.into_id for j in joins}
-    followed = []
-    for j in joins:
-        seen = {j.article_id}
-        end = j.into_id
-        while end in into and into[end] not in seen:
-            seen.add(end)
-            end = into[end]
-        followed.append(replace(j, into_id=end))
-    return followed
+def _destination(article_id: str, went: dict[str, str]) -> str:
+    """Where an article is now: itself, or the end of the joins it went through."""
+    seen = {article_id}
+    while article_id in went and went[article_id] not in seen:
+        article_id = went[article_id]
+        seen.add(article_id)
+    return article_id
 
 
-async def _join(db: Session, j: StoryJoin, feeds: set[int]) -> bool:
-    """One join, if still allowed; adds the feeds whose duplicate counts it changes (counted
-    again in a transaction of their own: the join's holds the save lock, which a save takes
-    after its feed's row)."""
-    if not await db.fetchval(q.JOINABLE, [j.article_id, j.into_id]):
+async def _join(db: Session, absorbed: str, into: str) -> bool:
+    """One join, if still allowed (see Store.join_articles)."""
+    rows = await db.fetch(q.JOINING, [absorbed, into])  # id, feed, dedupe
+    feeds = {r[0]: r[1] for r in rows if r[2]}
+    if len(feeds) != 2:
         return False
-    entries = await db.fetch(q.ENTRIES_OF, [j.article_id, j.into_id])  # feed, key, article
-    moving = [(r[0], r[1]) for r in entries if r[2] == j.article_id]
-    staying = {r[0] for r in entries if r[2] == j.into_id}
-    if staying & {feed for feed, _ in moving}:
+    entries = await db.fetch(q.ENTRIES_OF, [absorbed, into])  # feed, key, article
+    moving = [(r[0], r[1]) for r in entries if r[2] == absorbed]
+    if {r[0] for r in entries if r[2] == into} & {feed for feed, _ in moving}:
         return False
-    await db.executemany(q.MOVE_ENTRY, [(j.into_id, feed, key) for feed, key in moving])
-    await db.execute(q.MOVE_NEAR_KEYS, j.article_id, j.into_id)
+    await db.executemany(q.MOVE_ENTRY, [(into, feed, key) for feed, key in moving])
+    await db.execute(q.MOVE_NEAR_KEYS, absorbed, into)
     for sql in q.JOINED_ARTICLE:
-        await db.execute(sql, j.article_id)
-    feeds.update(staying, (feed for feed, _ in moving))
+        await db.execute(sql, absorbed)
+    # Its feed's entries now map to another feed's article; every other feed's did before
+    # and still do (the feed of ``into`` has none among them: checked above).
+    own = sum(feed == feeds[absorbed] for feed, _ in moving)
+    await db.execute(q.MORE_DUPLICATES, own, feeds[absorbed])
     return True
 
 

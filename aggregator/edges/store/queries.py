@@ -192,8 +192,8 @@ TAKE_FULLER = """
         changed_at = $3, revision = revision + 1
     WHERE id = $4
 """
-# Entries of a feed that map to another feed's article (migrations, joins; kept since in the
-# feed's row: UPDATE_FEED, FORGET_FEED).
+# Entries of a feed that map to another feed's article (migrations; kept since in the feed's
+# row: UPDATE_FEED, FORGET_FEED, MORE_DUPLICATES).
 COUNT_DUPLICATES = """
     UPDATE feeds SET duplicates = (
         SELECT count(*) FROM entries e JOIN articles a ON a.id = e.article_id
@@ -211,10 +211,10 @@ PENDING_JOINS = """
     JOIN articles x ON x.id = j.into_id
     ORDER BY j.article_id
 """
-# Both stored, of feeds that allow merging: whether articles $1 may join (ids of two).
-JOINABLE = """
-    SELECT count(*) = 2 FROM articles a JOIN feeds f ON f.id = a.feed_id
-    WHERE a.id = ANY($1) AND f.dedupe
+# The articles of a join still stored: (id, feed, whether the feed allows merging).
+JOINING = """
+    SELECT a.id, a.feed_id, f.dedupe FROM articles a JOIN feeds f ON f.id = a.feed_id
+    WHERE a.id = ANY($1)
 """
 # (SQLite has no index on entries.article_id, which only joins and forgetting a feed ask by:
 # one scan per join, then each entry by its key.)
@@ -227,18 +227,21 @@ MOVE_NEAR_KEYS = """
     WHERE y.id = $1 AND x.id = $2 AND k.article = y.seq
     ON CONFLICT DO NOTHING
 """
+# The article row before its page queue row, as finish_pages takes them (PostgreSQL's row
+# locks: no deadlock with a worker storing that page).
 JOINED_ARTICLE = (
     "DELETE FROM near_keys WHERE article = (SELECT seq FROM articles WHERE id = $1)",
-    "DELETE FROM page_queue WHERE article_id = $1",
     "DELETE FROM articles WHERE id = $1",
+    "DELETE FROM page_queue WHERE article_id = $1",
 )
+MORE_DUPLICATES = "UPDATE feeds SET duplicates = duplicates + $1 WHERE id = $2"
 # Done, or no longer possible (either article gone).
 UNQUEUE_JOINS = """
     DELETE FROM story_joins
     WHERE article_id = ANY($1)
-       OR article_id NOT IN (SELECT id FROM articles) OR into_id NOT IN (SELECT id FROM articles)
+       OR NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = story_joins.article_id)
+       OR NOT EXISTS (SELECT 1 FROM articles x WHERE x.id = story_joins.into_id)
 """
-COUNT_DUPLICATES_OF = COUNT_DUPLICATES + " WHERE id = ANY($1)"
 
 LOG_FETCH = """
     INSERT INTO fetch_log (feed_id, at, status, http_status, error, new, updated, duplicate,
