@@ -497,6 +497,13 @@ async def stored_twice(store: Store, output: OutputConfig) -> Changes:
     return await publish_posts(store, output)
 
 
+async def joined_by_the_full_story(store: Store, output: OutputConfig) -> Decision:
+    """``stored_twice``, then the full story saved: its decision (the join queued)."""
+    await stored_twice(store, output)
+    [merged] = await save(store, PAPER, [join_case()[2]])
+    return merged
+
+
 def test_a_copy_of_two_stored_articles_joins_them_when_published(
     database: str, tmp_path: Path
 ) -> None:
@@ -613,14 +620,12 @@ def test_a_join_refused_at_publish_time_keeps_every_post(
     Refused: a feed set to ``dedupe = false`` since the save; two joins queued both ways
     (the second finds its article already joined into it), the kept article rendered after
     it took the fuller text."""
-    *_, full = join_case()
     output = output_in(tmp_path)
 
     async def go() -> tuple[Changes, list[str]]:
         store = await open_store(database)
         try:
-            await stored_twice(store, output)
-            [merged] = await save(store, PAPER, [full])
+            merged = await joined_by_the_full_story(store, output)
             if refusal == "dedupe turned off":
                 await store.sync_feeds([replace(f, dedupe=False) for f in FEEDS])
             else:
@@ -672,7 +677,6 @@ def test_a_join_waits_for_a_save_of_the_joined_articles_feed(
     """PostgreSQL: a save of the absorbed article's feed holds its row (and adds to its
     duplicate count) while the publisher joins: the join waits for it, in a save's lock
     order, and the count it leaves is the true one."""
-    *_, full = join_case()
     output = output_in(tmp_path)
     true_count = (
         "SELECT count(*) FROM entries e JOIN articles a ON a.id = e.article_id"
@@ -685,8 +689,7 @@ def test_a_join_waits_for_a_save_of_the_joined_articles_feed(
         store = await open_store(postgres_url)
         saving = await asyncpg.connect(postgres_url)
         try:
-            await stored_twice(store, output)
-            [merged] = await save(store, PAPER, [full])
+            merged = await joined_by_the_full_story(store, output)
             other = original(PAPER, "story-ja")
             await save(store, PAPER, [other])
             feed = await saving.fetchval(
@@ -727,14 +730,12 @@ def test_a_join_into_an_article_deleted_since_keeps_the_other_post(
 ) -> None:
     """Retention deleted the article before the publisher made the join: the absorbed one
     keeps its post (it is not removed only to be written again)."""
-    *_, full = join_case()
     output = output_in(tmp_path)
 
     async def go() -> tuple[Changes, list[str]]:
         store = await open_store(database)
         try:
-            await stored_twice(store, output)
-            [merged] = await save(store, PAPER, [full])
+            merged = await joined_by_the_full_story(store, output)
             await store.delete_articles([merged.target])
             changes = await publish_posts(store, output)
             return changes, [a.post_path for a in await store.newest(10)]
@@ -751,7 +752,6 @@ def test_a_join_cut_short_after_its_post_went_is_made_by_the_next_publish(
 ) -> None:
     """The store fails after the publisher removed the post: the rows and the queued join
     stay, the publish reports the failure, and the next one makes the join."""
-    *_, full = join_case()
     output = output_in(tmp_path)
     real = Store.join_articles
 
@@ -761,8 +761,7 @@ def test_a_join_cut_short_after_its_post_went_is_made_by_the_next_publish(
     async def go() -> tuple[int, list[str]]:
         store = await open_store(database)
         try:
-            await stored_twice(store, output)
-            await save(store, PAPER, [full])
+            await joined_by_the_full_story(store, output)
             monkeypatch.setattr(Store, "join_articles", failing)
             with pytest.raises(StoreError):
                 await publish_posts(store, output)
