@@ -156,15 +156,16 @@ class BackgroundPublisher:
 
 async def _join_stories(store: Store, output: OutputConfig) -> list[tuple[str, str]]:
     """Articles found to be another's story join it (``Store.join_articles``): their posts
-    go first, as in ``remove_articles`` (a crash in between leaves the rows; the join is
-    tried again, or a join no longer allowed has its post re-created as missing). The
-    (article id, post file) pairs removed."""
+    go first, as in ``remove_articles`` (a crash in between leaves the rows and the queued
+    joins for the next round; a join the store refuses leaves its article pending, written
+    again below). The (article id, post file) pairs removed."""
     joins = await store.pending_joins()
     if not joins:
         return []
     await asyncio.to_thread(remove_post_files, output.posts_dir, [j.post_path for j in joins])
     made = await store.join_articles(joins)
-    log.info("joined %s into the stories they copy", counted(len(made), "article"))
+    if made:
+        log.info("joined %s into the stories they copy", counted(len(made), "article"))
     return [(j.article_id, j.post_path) for j in made]
 
 
