@@ -129,9 +129,11 @@ class Decision:
     new_key: bool = False  # the store must remember article.entry_key -> target
     fuller: bool = False  # a DUPLICATE whose text is fuller: the target takes its content
     # Stored articles of other feeds that a DUPLICATE shows to be its target's story (it copies
-    # them, and they are copies of the story's text; alone they held too little of the
-    # target's): they join the target (dedupe._joining, Store.join_articles).
+    # them, and they are copies of the story's text; alone they held too little of each
+    # other's): they join the target, the first stored of them all (dedupe._joining,
+    # Store.join_articles). ``text_from``: the one among them whose text the target takes.
     absorbs: tuple[str, ...] = ()
+    text_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,7 @@ class StoryJoin:
     article_id: str
     into_id: str
     post_path: str
+    gives_text: bool = False  # into_id takes this article's content
 
 
 @dataclass(frozen=True, slots=True)

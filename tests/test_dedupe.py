@@ -21,6 +21,7 @@ from aggregator.models import (
 )
 from aggregator.steps.dedupe import (
     MAX_CANDIDATES,
+    Stored,
     decide,
     merge_near_duplicates,
     near_candidates,
@@ -437,8 +438,7 @@ def test_a_new_article_copying_a_candidate_becomes_its_duplicate() -> None:
     [d] = merge_near_duplicates(
         [new(incoming)],
         {incoming.id: ["other", "story"]},
-        {"other": OTHER_TEXT, "story": COPY_TEXT},
-        {"other": 1, "story": 2},
+        {"other": Stored(OTHER_TEXT, 1, 1), "story": Stored(COPY_TEXT, 2, 2)},
         DEFAULT_THRESHOLDS,
     )
     assert (d.outcome, d.target, d.new_key, d.fuller) == (Outcome.DUPLICATE, "story", True, False)
@@ -452,8 +452,7 @@ def test_a_fuller_copy_marks_the_merge_and_later_copies_see_its_text() -> None:
     decisions = merge_near_duplicates(
         [new(full), new(teaser)],
         {full.id: ["stored"], teaser.id: ["stored"]},
-        {"stored": TEASER_TEXT},
-        {"stored": 1},
+        {"stored": Stored(TEASER_TEXT, 1, 1)},
         DEFAULT_THRESHOLDS,
     )
     assert [(d.outcome, d.target, d.fuller) for d in decisions] == [
@@ -470,7 +469,7 @@ def test_only_new_signed_articles_with_a_matching_candidate_change() -> None:
     decisions = [new(unsigned), updated, new(distinct), new(gone)]
     candidates = {a.article.id: ["story"] for a in decisions} | {gone.id: ["deleted"]}
     merged = merge_near_duplicates(
-        decisions, candidates, {"story": COPY_TEXT}, {"story": 1}, DEFAULT_THRESHOLDS
+        decisions, candidates, {"story": Stored(COPY_TEXT, 1, 1)}, DEFAULT_THRESHOLDS
     )
     assert merged == decisions
 
@@ -494,25 +493,53 @@ def test_the_fixture_teaser_and_edited_copy_hold_too_little_of_each_other() -> N
     assert copy_kind(FULL_STORY, EDITED) is not None
 
 
-@pytest.mark.parametrize("first", ["teaser", "edited"])
-def test_a_copy_of_two_stored_articles_of_one_story_joins_them(first: str) -> None:
-    """Whichever stored article the full story joins (the candidate sharing most keys), the
-    other is absorbed into it; a later copy in the batch that finds the absorbed one is
-    compared with the article it joined."""
+@pytest.mark.parametrize("stored_first", ["teaser", "edited"])
+@pytest.mark.parametrize("joined_first", ["teaser", "edited"])
+def test_a_copy_of_two_stored_articles_of_one_story_joins_them(
+    joined_first: str, stored_first: str
+) -> None:
+    """Whichever stored article the full story matches first (the candidate sharing most
+    keys), the other is absorbed too, and the one stored first stays, with the full story's
+    text (longer than either). A later copy in the batch that finds the absorbed one is
+    compared with the one that stays."""
     full = signed("guid:full", FULL_STORY)
+    order = [joined_first, "edited" if joined_first == "teaser" else "teaser"]
     wire = signed("guid:wire", TEASER + "\n\n(c) Wire 2026. All rights reserved.")
-    order = ["teaser", "edited"] if first == "teaser" else ["edited", "teaser"]
+    seq = {stored_first: 1, order[1] if stored_first == order[0] else order[0]: 2}
+    texts = {"teaser": TEASER, "edited": EDITED}
     decisions = merge_near_duplicates(
         [new(full), new(wire)],
         {full.id: order, wire.id: [order[1]]},
-        {"teaser": TEASER, "edited": EDITED},
-        {"teaser": 1, "edited": 2},
+        {name: Stored(text, feed, seq[name]) for feed, (name, text) in enumerate(texts.items())},
         DEFAULT_THRESHOLDS,
     )
-    assert [(d.outcome, d.target, d.absorbs) for d in decisions] == [
-        (Outcome.DUPLICATE, order[0], (order[1],)),
-        (Outcome.DUPLICATE, order[0], ()),
+    other = "edited" if stored_first == "teaser" else "teaser"
+    matched_stays = stored_first == joined_first
+    fuller = not matched_stays or copy_kind(FULL_STORY, texts[joined_first]) is Copy.FULLER
+    assert [(d.outcome, d.target, d.absorbs, d.fuller, d.text_from) for d in decisions] == [
+        (Outcome.DUPLICATE, stored_first, (other,), fuller, None),
+        (Outcome.DUPLICATE, stored_first, (), False, None),
     ]
+
+
+def test_the_article_that_stays_takes_a_fuller_text_from_the_one_it_absorbs() -> None:
+    """The incoming copy is a teaser of the full story stored second, and shows the teaser
+    stored first to be that story: the teaser's article stays and takes the stored full
+    text (``text_from``), the incoming content being no fuller."""
+    incoming = signed("guid:wire-teaser", TEASER + "\n\n(c) Wire 2026. All rights reserved.")
+    [d] = merge_near_duplicates(
+        [new(incoming)],
+        {incoming.id: ["full", "teaser"]},
+        {"teaser": Stored(TEASER, 1, 1), "full": Stored(FULL_STORY, 2, 2)},
+        DEFAULT_THRESHOLDS,
+    )
+    assert (d.outcome, d.target, d.absorbs, d.fuller, d.text_from) == (
+        Outcome.DUPLICATE,
+        "teaser",
+        ("full",),
+        False,
+        "full",
+    )
 
 
 def test_stored_articles_of_one_feed_are_never_joined() -> None:
@@ -521,8 +548,7 @@ def test_stored_articles_of_one_feed_are_never_joined() -> None:
     [d] = merge_near_duplicates(
         [new(full)],
         {full.id: ["edited", "teaser"]},
-        {"teaser": TEASER, "edited": EDITED},
-        {"teaser": 1, "edited": 1},
+        {"teaser": Stored(TEASER, 1, 1), "edited": Stored(EDITED, 1, 2)},
         DEFAULT_THRESHOLDS,
     )
     assert (d.outcome, d.target, d.absorbs) == (Outcome.DUPLICATE, "edited", ())
@@ -541,8 +567,10 @@ def test_two_look_alikes_an_incoming_text_copies_are_not_joined() -> None:
     [d] = merge_near_duplicates(
         [new(incoming)],
         {incoming.id: ["monday", "tuesday"]},
-        {"monday": f"{boilerplate} {COPY_TEXT}", "tuesday": f"{boilerplate} {OTHER_TEXT}"},
-        {"monday": 1, "tuesday": 2},
+        {
+            "monday": Stored(f"{boilerplate} {COPY_TEXT}", 1, 1),
+            "tuesday": Stored(f"{boilerplate} {OTHER_TEXT}", 2, 2),
+        },
         DEFAULT_THRESHOLDS,
     )
     assert copy_kind(boilerplate, f"{boilerplate} {OTHER_TEXT}") is Copy.TEASER

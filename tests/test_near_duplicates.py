@@ -40,6 +40,7 @@ from aggregator.models import (
     FeedUpdate,
     Outcome,
     ParsedEntry,
+    StoredArticle,
     StoryJoin,
 )
 from aggregator.run.publish import publish, publish_posts
@@ -507,10 +508,11 @@ async def joined_by_the_full_story(store: Store, output: OutputConfig) -> Decisi
 def test_a_copy_of_two_stored_articles_joins_them_when_published(
     database: str, tmp_path: Path
 ) -> None:
-    """The full story is a duplicate of one and shows the other to be the same story: the
-    publisher removes the other's post, then its entry and band keys move to the article
-    and it is deleted. One post and one article remain; every entry maps to it; the feeds'
-    duplicate counts follow; nothing changes on the next publish or the next saves."""
+    """The full story copies both and shows them to be one story: the one stored first (the
+    teaser) stays and takes the full text; the publisher removes the other's post, then its
+    entry and band keys move to the article and it is deleted. One post and one article
+    remain; every entry maps to it; the feeds' duplicate counts follow; nothing changes on
+    the next publish or the next saves."""
     teaser, edited, full = join_case()
     output = output_in(tmp_path)
 
@@ -550,7 +552,8 @@ def test_a_copy_of_two_stored_articles_joins_them_when_published(
     [absorbed] = merged.absorbs
     assert [(j.article_id, j.into_id) for j in got["pending"]] == [(absorbed, merged.target)]
     [kept] = got["kept"]
-    assert kept.id == merged.target
+    assert kept.id == merged.target == teaser.id, "the first stored keeps its post"
+    assert kept.content == full.content, "with the story's fullest text"
     [gone_post] = set(got["posts_before"]) - {kept.post_path}
     assert got["joined"].removed == [(absorbed, gone_post)], "on_change hears of it"
     assert posts_in(output) == [kept.post_path]
@@ -558,13 +561,7 @@ def test_a_copy_of_two_stored_articles_joins_them_when_published(
     assert count(database, "articles") == 1 and count(database, "story_joins") == 0
     assert count(database, f"entries WHERE article_id = '{kept.id}'") == 3
     assert near_rows(database) == near_rows(database, kept.id) >= len(teaser.signature)
-    owner = "mirror" if kept.id == teaser.id else "wire"
-    assert got["duplicates"] == {
-        "mirror": int(owner != "mirror"),
-        "wire": int(owner != "wire"),
-        "paper": 1,
-        "own": 0,
-    }
+    assert got["duplicates"] == {"mirror": 0, "wire": 1, "paper": 1, "own": 0}
 
 
 def test_a_join_no_longer_allowed_is_dropped(database: str) -> None:
@@ -593,7 +590,8 @@ def test_a_join_no_longer_allowed_is_dropped(database: str) -> None:
                     StoryJoin(same_feed.id, edited.id, "s.md"),
                     StoryJoin(ours.id, teaser.id, "o.md"),
                     StoryJoin(teaser.id, zh, "t.md"),
-                ]
+                ],
+                NOW,
             )
         finally:
             await store.close()
@@ -606,7 +604,7 @@ async def queue_join(store: Store, article_id: str, into_id: str) -> None:
     """A join queued as a save would (for orders that saves make only by timing)."""
 
     async def queue(db: Session) -> None:
-        await db.execute(store_queries.QUEUE_JOIN, article_id, into_id)
+        await db.execute(store_queries.QUEUE_JOIN, article_id, into_id, False)
 
     await store._db.transaction("queue a join", queue)
 
@@ -646,6 +644,36 @@ def test_a_join_refused_at_publish_time_keeps_every_post(
     assert count(database, "story_joins") == 0
 
 
+def test_a_joined_article_that_gives_its_text_leaves_it_to_the_one_that_stays(
+    database: str,
+) -> None:
+    """``gives_text``: the article that stays takes the joined one's content, and its post
+    is written again (pending), its identity and content hash its own."""
+    teaser, _, full = join_case()
+
+    async def go() -> tuple[list[StoryJoin], list[StoredArticle]]:
+        store = await open_store(database)
+        try:
+            await save(store, MIRROR, [teaser])
+            await save(store, PAPER, [full], near=None)  # stored apart
+            await store.mark_rendered([(teaser.id, teaser.content_hash, 0)])
+            made = await store.join_articles(
+                [StoryJoin(full.id, teaser.id, "f.md", gives_text=True)], NOW
+            )
+            return made, await store.pending_posts(10)
+        finally:
+            await store.close()
+
+    made, pending = run(go())
+    assert [j.article_id for j in made] == [full.id]
+    [post] = pending
+    assert (post.id, post.content, post.content_hash) == (
+        teaser.id,
+        full.content,
+        teaser.content_hash,
+    )
+
+
 def test_a_join_into_an_article_whose_own_join_is_refused_stays_there(database: str) -> None:
     """a joins b, b joins c, and b's join is refused (a feed has an entry in both b and c):
     a joins b, not c, which nothing showed to be a's story."""
@@ -662,7 +690,8 @@ def test_a_join_into_an_article_whose_own_join_is_refused_stays_there(database: 
             [dup] = await save(store, MIRROR, [in_both])  # mirror's entry in paper's article
             assert (dup.outcome, dup.target) == (Outcome.DUPLICATE, zh.id)
             return await store.join_articles(
-                [StoryJoin(edited.id, teaser.id, "e.md"), StoryJoin(teaser.id, zh.id, "t.md")]
+                [StoryJoin(edited.id, teaser.id, "e.md"), StoryJoin(teaser.id, zh.id, "t.md")],
+                NOW,
             )
         finally:
             await store.close()
@@ -755,7 +784,7 @@ def test_a_join_cut_short_after_its_post_went_is_made_by_the_next_publish(
     output = output_in(tmp_path)
     real = Store.join_articles
 
-    async def failing(self: Store, joins: Sequence[StoryJoin]) -> list[StoryJoin]:
+    async def failing(self: Store, joins: Sequence[StoryJoin], now: datetime) -> list[StoryJoin]:
         raise StoreError(database, "disk I/O error")
 
     async def go() -> tuple[int, list[str]]:

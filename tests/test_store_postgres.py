@@ -284,7 +284,7 @@ def test_a_join_waits_for_the_saves_in_flight(postgres_url: str) -> None:
             joining = StoryJoin(article(OTHER, 2).id, article(FEED, 1).id, "b.md")
             async with saving.transaction():
                 await saving.execute("SELECT pg_advisory_xact_lock_shared($1)", pg._SAVE_LOCK)
-                join = asyncio.create_task(store.join_articles([joining]))
+                join = asyncio.create_task(store.join_articles([joining], NOW))
                 await wait_for_a_waiting_advisory_lock(postgres_url)
                 waited = not join.done()
             return waited, await asyncio.wait_for(join, 10)

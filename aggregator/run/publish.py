@@ -22,6 +22,7 @@ from ..errors import OutputError
 from ..models import Changes, StoredArticle
 from ..steps.render import render_atom, render_json_feed, render_post
 from ..steps.text import counted
+from .feed import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ async def _join_stories(store: Store, output: OutputConfig) -> list[tuple[str, s
     if not joins:
         return []
     await asyncio.to_thread(remove_post_files, output.posts_dir, [j.post_path for j in joins])
-    made = await store.join_articles(joins)
+    made = await store.join_articles(joins, utcnow())
     if made:
         log.info("joined %s into the stories they copy", counted(len(made), "article"))
     return [(j.article_id, j.post_path) for j in made]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..config import DedupeConfig
 from ..models import Article, Decision, KnownEntries, Match, Outcome
@@ -159,27 +159,39 @@ def near_candidates(keys: Sequence[int], holders: Mapping[int, Sequence[str]]) -
     return [article_id for article_id, _ in shared.most_common(MAX_CANDIDATES)]
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored article that a band key lookup found: its visible text, its feed, and its
+    number (``articles.seq``: the lower, the earlier it was stored)."""
+
+    text: str
+    feed_id: int
+    seq: int
+
+
 def merge_near_duplicates(
     decisions: Sequence[Decision],
     candidates: Mapping[str, Sequence[str]],
-    texts: Mapping[str, str],
-    feeds: Mapping[str, int],
+    stored: Mapping[str, Stored],
     thresholds: Thresholds,
 ) -> list[Decision]:
     """Each NEW decision whose article is a copy of one of its ``candidates`` (incoming
-    article id -> stored article ids, best first; ``texts``: their visible texts, ``feeds``:
-    their feeds) becomes a DUPLICATE of the first it copies. ``fuller``: the stored text is a
-    teaser of the incoming one, and the article takes the incoming content; later copies in
-    the batch are then compared with that text. ``absorbs``: the other candidates it copies
-    that are copies of that text too (``_joining``). Anything else is left as it was."""
-    current = dict(texts)
+    article id -> stored article ids, best first) becomes a DUPLICATE of the first it copies.
+    ``fuller``: the stored text is a teaser of the incoming one, and the article takes the
+    incoming content; later copies in the batch are then compared with that text.
+    ``absorbs``: the other candidates it copies that are copies of the story too
+    (``_joining``); then the earliest stored of them all is the one that stays (the first
+    stored copy keeps its post) and takes the story's text (the longer of the incoming text
+    and the target's: ``fuller``, or ``text_from`` the target). Anything else is left as it
+    was."""
+    current = {article_id: s.text for article_id, s in stored.items()}
     shingled: dict[str, Shingles] = {}
     joined: dict[str, str] = {}  # absorbed -> the article it joins
 
-    def shingles_of(stored: str) -> Shingles:
-        if stored not in shingled:
-            shingled[stored] = shingles(current[stored])
-        return shingled[stored]
+    def shingles_of(article_id: str) -> Shingles:
+        if article_id not in shingled:
+            shingled[article_id] = shingles(current[article_id])
+        return shingled[article_id]
 
     merged = []
     for decision in decisions:
@@ -196,20 +208,28 @@ def merge_near_duplicates(
                 continue
             fuller = kind is Copy.FULLER
             if fuller:
-                current[target] = article.text
-                shingled[target] = incoming
+                current[target], shingled[target] = article.text, incoming
             story = max(incoming, shingles_of(target), key=lambda s: s.tokens)
             others = proposed[position + 1 :]
-            absorbs = _joining(incoming, story, target, others, shingles_of, feeds, thresholds)
-            for other in absorbs:  # later copies that find it are compared with the target
+            absorbs = _joining(incoming, story, target, others, shingles_of, stored, thresholds)
+            keeper = min((target, *absorbs), key=lambda a: stored[a].seq)
+            absorbs = tuple(a for a in (target, *absorbs) if a != keeper)
+            text_from = None
+            if keeper != target:  # it takes the story's text: the incoming one's or the target's
+                fuller = story is incoming
+                text_from = None if fuller else target
+                current[keeper] = article.text if fuller else current[target]
+                shingled[keeper] = story
+            for other in absorbs:  # later copies that find it are compared with the keeper
                 del current[other]
-                joined[other] = target
+                joined[other] = keeper
             decision = replace(
                 decision,
                 outcome=Outcome.DUPLICATE,
-                target=target,
+                target=keeper,
                 fuller=fuller,
                 absorbs=absorbs,
+                text_from=text_from,
             )
             break
         merged.append(decision)
@@ -222,7 +242,7 @@ def _joining(
     target: str,
     others: Sequence[str],
     shingles_of: Callable[[str], Shingles],
-    feeds: Mapping[str, int],
+    stored: Mapping[str, Stored],
     thresholds: Thresholds,
 ) -> tuple[str, ...]:
     """The ``others`` (stored articles) that are the target's story too: the incoming text
@@ -234,14 +254,14 @@ def _joining(
     Across sources only: none of the target's feed, one per feed (the store checks the
     entries of both articles again when it joins them)."""
     joining: list[str] = []
-    seen_feeds = {feeds.get(target)}
+    seen_feeds = {stored[target].feed_id}
     for other in others:
-        if feeds.get(other) in seen_feeds:
+        if stored[other].feed_id in seen_feeds:
             continue
         theirs = shingles_of(other)
         if copy_kind(incoming, theirs, thresholds) is None:
             continue
         if copy_kind(theirs, story, thresholds) in (Copy.EQUIVALENT, Copy.TEASER):
             joining.append(other)
-            seen_feeds.add(feeds.get(other))
+            seen_feeds.add(stored[other].feed_id)
     return tuple(joining)

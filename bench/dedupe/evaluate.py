@@ -131,8 +131,7 @@ def _verified(
         if kind is Copy.FULLER:
             article.text = doc.text
         if kind is not None:
-            _join(doc, number, proposed[position + 1 :], table, articles, thresholds)
-            return number
+            return _join(doc, number, proposed[position + 1 :], table, articles, thresholds)
     return None
 
 
@@ -143,21 +142,29 @@ def _join(
     table: dict[int, set[int]],
     articles: list[_Article],
     thresholds: Thresholds,
-) -> None:
+) -> int:
     """The other candidates that ``doc`` copies and that are copies of the story's text
-    (the longer of the document's and the target's) join the target (one per source, none
-    of the target's), as ``dedupe._joining``."""
+    (the longer of the document's and the target's) join it (one per source, none of the
+    target's), as ``dedupe._joining``; the first stored of them all stays, with the story's
+    text. The article the document joins."""
     sources = {articles[target].source}
     story = max(doc.text, articles[target].text, key=lambda t: shingles(t).tokens)
+    group = [target]
     for number in others:
         other = articles[number]
         if other.source in sources or copy_kind(doc.text, other.text, thresholds) is None:
             continue
-        kind = copy_kind(other.text, story, thresholds)
-        if kind in (Copy.EQUIVALENT, Copy.TEASER):
-            other.joined = target
+        if copy_kind(other.text, story, thresholds) in (Copy.EQUIVALENT, Copy.TEASER):
+            group.append(number)
             sources.add(other.source)
+    keeper = min(group)  # numbers follow arrival: the first stored
+    if keeper != target:
+        articles[keeper].text = story
+    for number in group:
+        if number != keeper:
+            articles[number].joined = keeper
             for holders in table.values():
                 if number in holders:
                     holders.discard(number)
-                    holders.add(target)
+                    holders.add(keeper)
+    return keeper

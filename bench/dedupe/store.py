@@ -103,7 +103,7 @@ async def _through(
 
 async def _join(store: Store, article_of: dict[str, str]) -> None:
     """The pending joins made; the documents of a joined article then map to its story."""
-    for j in await store.join_articles(await store.pending_joins()):
+    for j in await store.join_articles(await store.pending_joins(), NOW):
         for doc_id, article_id in article_of.items():
             if article_id == j.article_id:
                 article_of[doc_id] = j.into_id

@@ -21,7 +21,7 @@ from ...models import (
     QueuedPage,
     StoryJoin,
 )
-from ...steps.dedupe import decide, merge_near_duplicates, near_candidates
+from ...steps.dedupe import Stored, decide, merge_near_duplicates, near_candidates
 from ...steps.normalize import plain_text
 from ...steps.render.filename import post_name, post_names
 from ...steps.similar import Thresholds
@@ -97,7 +97,8 @@ class ArticlesMixin:
         await self._write_decisions(db, update, decisions)
         await _write_near_keys(db, self._db.dialect, decisions, held)
         await db.executemany(
-            q.QUEUE_JOIN, [(other, d.target) for d in decisions for other in d.absorbs]
+            q.QUEUE_JOIN,
+            [(a, d.target, a == d.text_from) for d in decisions for a in d.absorbs],
         )
         await self._queue_pages(db, update, decisions)
         duplicates = sum(d.outcome is Outcome.DUPLICATE for d in decisions)
@@ -133,21 +134,24 @@ class ArticlesMixin:
             return decisions, _Held()
         held = _Held(looked_up={a.id for a in signed})
         holders: dict[int, list[str]] = {}
-        feeds: dict[str, int] = {}
+        origins: dict[str, tuple[int, int]] = {}  # article -> feed, seq
         keys = sorted({key for a in signed for key in a.signature})
-        for r in await db.fetch(q.NEAR_HOLDERS, keys, feed_id):  # key, article, eligible, feed
+        for r in await db.fetch(q.NEAR_HOLDERS, keys, feed_id):  # key, article, eligible, ...
             held.articles[r[0]] += 1
             if r[2]:
                 holders.setdefault(r[0], []).append(r[1])
-                feeds[r[1]] = r[3]
+                origins[r[1]] = (r[3], r[4])
         candidates = {
             a.id: found for a in signed if (found := near_candidates(a.signature, holders))
         }
         if not candidates:
             return decisions, held
         ids = sorted({article_id for found in candidates.values() for article_id in found})
-        texts = {r[0]: plain_text(r[1]) for r in await db.fetch(q.NEAR_TEXTS, ids)}
-        return merge_near_duplicates(decisions, candidates, texts, feeds, near), held
+        stored = {
+            r[0]: Stored(plain_text(r[1]), *origins[r[0]])
+            for r in await db.fetch(q.NEAR_TEXTS, ids)
+        }
+        return merge_near_duplicates(decisions, candidates, stored, near), held
 
     async def _known_keys(
         self, db: Session, feed_id: int, articles: Sequence[Article]
@@ -257,17 +261,18 @@ class ArticlesMixin:
         once the publisher has removed their posts."""
         async with self._db.read("read pending joins") as db:
             rows = await db.fetch(q.PENDING_JOINS)
-        return [StoryJoin(r[0], r[1], r[2]) for r in rows]
+        return [StoryJoin(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
-    async def join_articles(self, joins: Sequence[StoryJoin]) -> list[StoryJoin]:
+    async def join_articles(self, joins: Sequence[StoryJoin], now: datetime) -> list[StoryJoin]:
         """Each article joins the one it is the story of, in one transaction: its entries
         (its own feed's and its duplicates') and band keys move there, it is deleted, and its
         feed counts its own entries as duplicates now. A join no longer allowed is refused:
         an article gone, a feed that opted out of merging, or a feed with an entry in both
         (within a feed, entries are one story only by their keys). An article that joins one
         already joined goes where that one went (a chain follows only joins made). Articles
-        whose posts the publisher removed and that stay are queued to be written again. The
-        joins made, with the article each went into."""
+        whose posts the publisher removed and that stay are queued to be written again. An
+        article that ``gives_text`` gives the other its content (changed ``now``). The joins
+        made, with the article each went into."""
 
         async def join(db: Session) -> list[StoryJoin]:
             # Lock order as a save's: its feed's row, then the save lock (exclusive here: no
@@ -280,7 +285,7 @@ class ArticlesMixin:
             made = []
             for j in joins:
                 into = _destination(j.into_id, went)
-                if into != j.article_id and await _join(db, j.article_id, into):
+                if into != j.article_id and await _join(db, j, into, now):
                     went[j.article_id] = into
                     made.append(replace(j, into_id=into))
             await db.execute(q.MARK_UNRENDERED, [i for i in ids if i not in went])
@@ -373,8 +378,9 @@ def _destination(article_id: str, went: dict[str, str]) -> str:
     return article_id
 
 
-async def _join(db: Session, absorbed: str, into: str) -> bool:
+async def _join(db: Session, j: StoryJoin, into: str, now: datetime) -> bool:
     """One join, if still allowed (see Store.join_articles)."""
+    absorbed = j.article_id
     rows = await db.fetch(q.JOINING, [absorbed, into])  # id, feed, dedupe
     feeds = {r[0]: r[1] for r in rows if r[2]}
     if len(feeds) != 2:
@@ -383,6 +389,8 @@ async def _join(db: Session, absorbed: str, into: str) -> bool:
     moving = [(r[0], r[1]) for r in entries if r[2] == absorbed]
     if {r[0] for r in entries if r[2] == into} & {feed for feed, _ in moving}:
         return False
+    if j.gives_text:
+        await db.execute(q.GIVE_TEXT, absorbed, into, now)
     await db.executemany(q.MOVE_ENTRY, [(into, feed, key) for feed, key in moving])
     await db.execute(q.MOVE_NEAR_KEYS, absorbed, into)
     for sql in q.JOINED_ARTICLE:

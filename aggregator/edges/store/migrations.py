@@ -96,7 +96,8 @@ async def _read_entries(db: Session) -> None:
 async def _story_joins(db: Session) -> None:
     """6 -> 7: articles found to be one story after both were stored, to be joined."""
     await db.execute(
-        "CREATE TABLE story_joins (article_id TEXT PRIMARY KEY, into_id TEXT NOT NULL)"
+        "CREATE TABLE story_joins"
+        " (article_id TEXT PRIMARY KEY, into_id TEXT NOT NULL, gives_text INTEGER NOT NULL)"
     )
 
 

@@ -78,7 +78,7 @@ async def _story_joins(conn: Any) -> None:
     """4 -> 5: as SQLite's 6 -> 7: articles found to be one story, to be joined."""
     await conn.execute(
         'CREATE TABLE story_joins (article_id TEXT COLLATE "C" PRIMARY KEY,'
-        ' into_id TEXT COLLATE "C" NOT NULL)'
+        ' into_id TEXT COLLATE "C" NOT NULL, gives_text BOOLEAN NOT NULL)'
     )
 
 

@@ -100,7 +100,8 @@ CREATE INDEX near_keys_article ON near_keys (article);
 -- One story stored as two articles, joined by the publisher (schema.sql).
 CREATE TABLE story_joins (
     article_id TEXT COLLATE "C" PRIMARY KEY,
-    into_id TEXT COLLATE "C" NOT NULL
+    into_id TEXT COLLATE "C" NOT NULL,
+    gives_text BOOLEAN NOT NULL         -- into_id takes this article's content
 );
 
 -- full_text pages still to fetch (past a pass's page cap, or after a transient failure).

@@ -174,11 +174,11 @@ READ_ENTRIES = "SELECT read_entries FROM feeds WHERE id = $1"
 
 # Stored articles holding one of the band keys $1 (each key is held by at most
 # MAX_ARTICLES_PER_KEY): (key, article id, whether feed $2 may merge with it: another feed,
-# both with dedupe, its feed), oldest first.
+# both with dedupe, its feed, its seq), oldest first.
 NEAR_HOLDERS = """
     SELECT k.key, a.id,
            a.feed_id != $2 AND f.dedupe AND (SELECT d.dedupe FROM feeds d WHERE d.id = $2),
-           a.feed_id
+           a.feed_id, a.seq
     FROM near_keys k
     JOIN articles a ON a.seq = k.article
     JOIN feeds f ON f.id = a.feed_id
@@ -203,10 +203,13 @@ COUNT_DUPLICATES = """
 # -- joins: one story stored as two articles (Decision.absorbs), joined by the publisher ------
 
 # Stored article $1 is the story of article $2 (save); joined by Store.join_articles.
-QUEUE_JOIN = "INSERT INTO story_joins (article_id, into_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+QUEUE_JOIN = """
+    INSERT INTO story_joins (article_id, into_id, gives_text) VALUES ($1, $2, $3)
+    ON CONFLICT DO NOTHING
+"""
 # (Both still stored: the post of an article that will not join is not removed.)
 PENDING_JOINS = """
-    SELECT j.article_id, j.into_id, a.post_path FROM story_joins j
+    SELECT j.article_id, j.into_id, a.post_path, j.gives_text FROM story_joins j
     JOIN articles a ON a.id = j.article_id
     JOIN articles x ON x.id = j.into_id
     ORDER BY j.article_id
@@ -219,6 +222,14 @@ JOINING = """
 # (SQLite has no index on entries.article_id, which only joins and forgetting a feed ask by:
 # one scan per join, then each entry by its key.)
 ENTRIES_OF = "SELECT feed_id, entry_key, article_id FROM entries WHERE article_id = ANY($1)"
+# Article $2 takes the content of article $1 (the fuller text of their story); its post is
+# written again.
+GIVE_TEXT = """
+    UPDATE articles SET content = (SELECT y.content FROM articles y WHERE y.id = $1),
+        image = coalesce(image, (SELECT y.image FROM articles y WHERE y.id = $1)),
+        rendered_hash = NULL, changed_at = $3, revision = revision + 1
+    WHERE id = $2
+"""
 MOVE_ENTRY = "UPDATE entries SET article_id = $1 WHERE feed_id = $2 AND entry_key = $3"
 # Article $1 joins article $2: its band keys move to it, then it goes.
 MOVE_NEAR_KEYS = """

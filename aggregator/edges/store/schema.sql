@@ -100,7 +100,8 @@ CREATE INDEX near_keys_article ON near_keys (article);
 -- post (Store.join_articles).
 CREATE TABLE story_joins (
     article_id TEXT PRIMARY KEY,
-    into_id TEXT NOT NULL
+    into_id TEXT NOT NULL,
+    gives_text INTEGER NOT NULL         -- into_id takes this article's content
 );
 
 -- full_text pages still to fetch (past a pass's page cap, or after a transient failure).
