@@ -26,6 +26,7 @@ from aggregator.steps.dedupe import (
     merge_near_duplicates,
     near_candidates,
     near_thresholds,
+    still_fuller,
     titles_agree,
 )
 from aggregator.steps.normalize import article_id, normalize_feed
@@ -500,24 +501,25 @@ def test_a_copy_of_two_stored_articles_of_one_story_joins_them(
 ) -> None:
     """Whichever stored article the full story matches first (the candidate sharing most
     keys), the other is absorbed too, and the one stored first stays, with the full story's
-    text (longer than either). A later copy in the batch that finds the absorbed one is
+    text (fuller than either). A later copy in the batch that finds the absorbed one is
     compared with the one that stays."""
     full = signed("guid:full", FULL_STORY)
-    order = [joined_first, "edited" if joined_first == "teaser" else "teaser"]
-    wire = signed("guid:wire", TEASER + "\n\n(c) Wire 2026. All rights reserved.")
-    seq = {stored_first: 1, order[1] if stored_first == order[0] else order[0]: 2}
     texts = {"teaser": TEASER, "edited": EDITED}
+    order = [joined_first, "edited" if joined_first == "teaser" else "teaser"]
+    absorbed = "edited" if stored_first == "teaser" else "teaser"
+    wire = signed("guid:wire", TEASER + "\n\n(c) Wire 2026. All rights reserved.")
     decisions = merge_near_duplicates(
         [new(full), new(wire)],
-        {full.id: order, wire.id: [order[1]]},
-        {name: Stored(text, feed, seq[name]) for feed, (name, text) in enumerate(texts.items())},
+        {full.id: order, wire.id: [absorbed]},
+        {
+            name: Stored(text, feed, 1 if name == stored_first else 2)
+            for feed, (name, text) in enumerate(texts.items())
+        },
         DEFAULT_THRESHOLDS,
     )
-    other = "edited" if stored_first == "teaser" else "teaser"
-    matched_stays = stored_first == joined_first
-    fuller = not matched_stays or copy_kind(FULL_STORY, texts[joined_first]) is Copy.FULLER
+    assert all(copy_kind(FULL_STORY, text) is Copy.FULLER for text in texts.values())
     assert [(d.outcome, d.target, d.absorbs, d.fuller, d.text_from) for d in decisions] == [
-        (Outcome.DUPLICATE, stored_first, (other,), fuller, None),
+        (Outcome.DUPLICATE, stored_first, (absorbed,), True, None),
         (Outcome.DUPLICATE, stored_first, (), False, None),
     ]
 
@@ -540,6 +542,38 @@ def test_the_article_that_stays_takes_a_fuller_text_from_the_one_it_absorbs() ->
         False,
         "full",
     )
+
+
+FOUR_PARAGRAPHS = "\n\n".join(FULL_STORY.split("\n\n")[:4])
+WIRE_STORY = f"ROME (AFP) - {FULL_STORY}\n\n(c) AFP. All rights reserved."
+
+
+@pytest.mark.parametrize("text", [FOUR_PARAGRAPHS, WIRE_STORY], ids=["abridged", "wire"])
+def test_the_article_that_stays_keeps_its_text_when_the_story_is_no_fuller(text: str) -> None:
+    """The full story stored first stays when a copy matched to a teaser stored second shows
+    them one story; the copy (four of its six paragraphs, or a wire copy: datelined, with a
+    footer, a few words longer) is equivalent to it, not fuller: its text stays."""
+    incoming = signed("guid:copy", text)
+    [d] = merge_near_duplicates(
+        [new(incoming)],
+        {incoming.id: ["teaser", "full"]},
+        {"full": Stored(FULL_STORY, 1, 1), "teaser": Stored(TEASER, 2, 2)},
+        DEFAULT_THRESHOLDS,
+    )
+    assert copy_kind(text, FULL_STORY) is Copy.EQUIVALENT
+    assert (d.outcome, d.target, d.absorbs, d.fuller, d.text_from) == (
+        Outcome.DUPLICATE,
+        "full",
+        ("teaser",),
+        False,
+        None,
+    )
+
+
+def test_a_text_given_at_the_join_must_still_be_the_longer() -> None:
+    assert still_fuller(FULL_STORY, TEASER)
+    assert not still_fuller(TEASER, FULL_STORY)
+    assert not still_fuller(FULL_STORY, FULL_STORY)
 
 
 def test_stored_articles_of_one_feed_are_never_joined() -> None:

@@ -114,8 +114,9 @@ async def save(
     feed: FeedConfig,
     articles: Sequence[Article],
     near: Thresholds | None = DEFAULT_THRESHOLDS,
+    feeds: Sequence[FeedConfig] = FEEDS,
 ) -> list[Decision]:
-    states = await store.sync_feeds(FEEDS)
+    states = await store.sync_feeds(feeds)
     update = FeedUpdate(feed_id=states[feed.name].id, now=NOW, status=FeedStatus.OK)
     return await store.save(update, articles, near)
 
@@ -644,34 +645,74 @@ def test_a_join_refused_at_publish_time_keeps_every_post(
     assert count(database, "story_joins") == 0
 
 
-def test_a_joined_article_that_gives_its_text_leaves_it_to_the_one_that_stays(
-    database: str,
+@pytest.mark.parametrize("stays", ["teaser", "full story"])
+def test_a_joined_article_gives_its_text_only_when_it_is_the_longer(
+    database: str, stays: str
 ) -> None:
     """``gives_text``: the article that stays takes the joined one's content, and its post
-    is written again (pending), its identity and content hash its own."""
+    is written again, its identity and content hash its own; unless its own text is the
+    longer by then (it took a fuller one since the join was queued)."""
     teaser, _, full = join_case()
+    kept, joined = (teaser, full) if stays == "teaser" else (full, teaser)
 
     async def go() -> tuple[list[StoryJoin], list[StoredArticle]]:
         store = await open_store(database)
         try:
             await save(store, MIRROR, [teaser])
             await save(store, PAPER, [full], near=None)  # stored apart
-            await store.mark_rendered([(teaser.id, teaser.content_hash, 0)])
+            await store.mark_rendered([(kept.id, kept.content_hash, 0)])
             made = await store.join_articles(
-                [StoryJoin(full.id, teaser.id, "f.md", gives_text=True)], NOW
+                [StoryJoin(joined.id, kept.id, "j.md", gives_text=True)], NOW
             )
             return made, await store.pending_posts(10)
         finally:
             await store.close()
 
     made, pending = run(go())
-    assert [j.article_id for j in made] == [full.id]
-    [post] = pending
-    assert (post.id, post.content, post.content_hash) == (
+    assert [j.article_id for j in made] == [joined.id]
+    if stays == "teaser":
+        [post] = pending
+        assert (post.id, post.content, post.content_hash) == (
+            teaser.id,
+            full.content,
+            teaser.content_hash,
+        )
+    else:
+        assert pending == [], "its own text stays, its post is not written again"
+
+
+def test_a_story_stored_twice_takes_the_text_of_the_one_it_absorbs_through_a_publish(
+    database: str, tmp_path: Path
+) -> None:
+    """The teaser came first; the full story was stored apart (its feed had ``dedupe =
+    false`` then); a wire copy matches the full story and shows the teaser to be it: the
+    teaser's article stays, and at the join it takes the full story's text (the wire copy's
+    dateline and footer do not make it the fuller)."""
+    teaser, _, full = join_case()
+    wired = story(WIRE, "wired", "Wired", wire(TEXTS["story-en"]))
+    output = output_in(tmp_path)
+
+    async def go() -> tuple[Decision, list[StoredArticle]]:
+        store = await open_store(database)
+        try:
+            await save(store, MIRROR, [teaser])
+            apart = [replace(f, dedupe=f.name != PAPER.name) for f in FEEDS]
+            await save(store, PAPER, [full], feeds=apart)
+            [merged] = await save(store, WIRE, [wired])
+            await publish_posts(store, output)
+            return merged, await store.newest(10)
+        finally:
+            await store.close()
+
+    merged, kept = run(go())
+    assert (merged.target, merged.absorbs, merged.fuller, merged.text_from) == (
         teaser.id,
-        full.content,
-        teaser.content_hash,
+        (full.id,),
+        False,
+        full.id,
     )
+    assert [(a.id, a.content) for a in kept] == [(teaser.id, full.content)]
+    assert posts_in(output) == [kept[0].post_path]
 
 
 def test_a_join_into_an_article_whose_own_join_is_refused_stays_there(database: str) -> None:

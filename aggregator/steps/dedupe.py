@@ -181,9 +181,9 @@ def merge_near_duplicates(
     incoming content; later copies in the batch are then compared with that text.
     ``absorbs``: the other candidates it copies that are copies of the story too
     (``_joining``); then the earliest stored of them all is the one that stays (the first
-    stored copy keeps its post) and takes the story's text (the longer of the incoming text
-    and the target's: ``fuller``, or ``text_from`` the target). Anything else is left as it
-    was."""
+    stored copy keeps its post) and takes the text the target has then (the incoming content
+    when that was fuller: ``fuller``; else ``text_from`` the target) when that is fuller
+    than its own. Anything else is left as it was."""
     current = {article_id: s.text for article_id, s in stored.items()}
     shingled: dict[str, Shingles] = {}
     joined: dict[str, str] = {}  # absorbed -> the article it joins
@@ -215,11 +215,13 @@ def merge_near_duplicates(
             keeper = min((target, *absorbs), key=lambda a: stored[a].seq)
             absorbs = tuple(a for a in (target, *absorbs) if a != keeper)
             text_from = None
-            if keeper != target:  # it takes the story's text: the incoming one's or the target's
-                fuller = story is incoming
-                text_from = None if fuller else target
-                current[keeper] = article.text if fuller else current[target]
-                shingled[keeper] = story
+            if keeper != target:  # it takes the target's text (now) if that is the fuller
+                matched = shingles_of(target)  # the incoming one's when that was fuller
+                takes = copy_kind(matched, shingles_of(keeper), thresholds) is Copy.FULLER
+                text_from = target if takes and not fuller else None
+                fuller = takes and fuller
+                if takes:
+                    current[keeper], shingled[keeper] = current[target], matched
             for other in absorbs:  # later copies that find it are compared with the keeper
                 del current[other]
                 joined[other] = keeper
@@ -234,6 +236,12 @@ def merge_near_duplicates(
             break
         merged.append(decision)
     return merged
+
+
+def still_fuller(giving: str, kept: str) -> bool:
+    """At a join queued with ``text_from``: whether the absorbed article's text is still the
+    longer one (the article that stays may have taken a fuller text since)."""
+    return shingles(giving).tokens > shingles(kept).tokens
 
 
 def _joining(

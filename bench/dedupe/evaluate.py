@@ -145,8 +145,8 @@ def _join(
 ) -> int:
     """The other candidates that ``doc`` copies and that are copies of the story's text
     (the longer of the document's and the target's) join it (one per source, none of the
-    target's), as ``dedupe._joining``; the first stored of them all stays, with the story's
-    text. The article the document joins."""
+    target's), as ``dedupe._joining``; the first stored of them all stays, and takes the
+    target's text if that is the fuller. The article the document joins."""
     sources = {articles[target].source}
     story = max(doc.text, articles[target].text, key=lambda t: shingles(t).tokens)
     group = [target]
@@ -158,8 +158,9 @@ def _join(
             group.append(number)
             sources.add(other.source)
     keeper = min(group)  # numbers follow arrival: the first stored
-    if keeper != target:
-        articles[keeper].text = story
+    matched = articles[target].text  # the document's when that was fuller
+    if keeper != target and copy_kind(matched, articles[keeper].text, thresholds) is Copy.FULLER:
+        articles[keeper].text = matched
     for number in group:
         if number != keeper:
             articles[number].joined = keeper

@@ -21,7 +21,13 @@ from ...models import (
     QueuedPage,
     StoryJoin,
 )
-from ...steps.dedupe import Stored, decide, merge_near_duplicates, near_candidates
+from ...steps.dedupe import (
+    Stored,
+    decide,
+    merge_near_duplicates,
+    near_candidates,
+    still_fuller,
+)
 from ...steps.normalize import plain_text
 from ...steps.render.filename import post_name, post_names
 from ...steps.similar import Thresholds
@@ -390,7 +396,9 @@ async def _join(db: Session, j: StoryJoin, into: str, now: datetime) -> bool:
     if {r[0] for r in entries if r[2] == into} & {feed for feed, _ in moving}:
         return False
     if j.gives_text:
-        await db.execute(q.GIVE_TEXT, absorbed, into, now)
+        texts = {r[0]: plain_text(r[1]) for r in await db.fetch(q.NEAR_TEXTS, [absorbed, into])}
+        if still_fuller(texts[absorbed], texts[into]):
+            await db.execute(q.GIVE_TEXT, absorbed, into, now)
     await db.executemany(q.MOVE_ENTRY, [(into, feed, key) for feed, key in moving])
     await db.execute(q.MOVE_NEAR_KEYS, absorbed, into)
     for sql in q.JOINED_ARTICLE:
