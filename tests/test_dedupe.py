@@ -570,10 +570,11 @@ def test_the_article_that_stays_keeps_its_text_when_the_story_is_no_fuller(text:
     )
 
 
-def test_a_text_given_at_the_join_must_still_be_the_longer() -> None:
+def test_a_text_given_at_the_join_must_still_be_the_fuller() -> None:
     assert still_fuller(FULL_STORY, TEASER)
     assert not still_fuller(TEASER, FULL_STORY)
     assert not still_fuller(FULL_STORY, FULL_STORY)
+    assert not still_fuller(WIRE_STORY, FULL_STORY), "longer, not fuller"
 
 
 def test_stored_articles_of_one_feed_are_never_joined() -> None:

@@ -681,6 +681,37 @@ def test_a_joined_article_gives_its_text_only_when_it_is_the_longer(
         assert pending == [], "its own text stays, its post is not written again"
 
 
+@pytest.mark.parametrize("order", ["chain first", "chain last"])
+def test_a_text_given_along_a_chain_of_joins_must_be_fuller_than_where_it_lands(
+    database: str, order: str
+) -> None:
+    """x joins t giving its text (t, a teaser, was to take it), and t joins k, the full story
+    stored first: whichever join is made first, x's wire copy of the story is not fuller
+    than k's text, so k keeps its own."""
+    k = original(PAPER, "story-en")
+    t = copy_of(MIRROR, "story-en.teaser")
+    x = story(WIRE, "wired", "Wired", wire(TEXTS["story-en"]))
+    apart = [replace(f, dedupe=False) for f in FEEDS]  # each saved as its own article
+    joins = [StoryJoin(t.id, k.id, "t.md"), StoryJoin(x.id, t.id, "x.md", gives_text=True)]
+
+    async def go() -> tuple[list[StoryJoin], str]:
+        store = await open_store(database)
+        try:
+            for feed, a in ((PAPER, k), (MIRROR, t), (WIRE, x)):
+                await save(store, feed, [a], feeds=apart)
+            await store.sync_feeds(FEEDS)
+            made = await store.join_articles(joins if order == "chain first" else joins[::-1], NOW)
+            [kept] = await store.newest(10)
+            assert kept.id == k.id
+            return made, kept.content
+        finally:
+            await store.close()
+
+    made, content = run(go())
+    assert len(made) == 2, "one article left: k"
+    assert content == k.content
+
+
 def test_a_story_stored_twice_takes_the_text_of_the_one_it_absorbs_through_a_publish(
     database: str, tmp_path: Path
 ) -> None:

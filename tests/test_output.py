@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import aggregator.edges.files
-from aggregator.edges.files import TEMP_PREFIX, write_file, write_files
+from aggregator.edges.files import TEMP_PREFIX, remove_post_files, write_file, write_files
 from aggregator.errors import OutputError
 
 
@@ -65,3 +65,19 @@ def test_a_refused_write_names_the_folder_not_a_temp_file(
         write_files(tmp_path, {"a.md": "x"})
     assert str(info.value) == f"{tmp_path}: cannot write: permission denied"
     assert TEMP_PREFIX not in str(info.value)
+
+
+def test_removing_posts_from_a_folder_never_made_is_nothing_to_do(tmp_path: Path) -> None:
+    remove_post_files(tmp_path / "posts", ["a.md"])
+    assert not (tmp_path / "posts").exists()
+
+
+def test_removing_posts_from_a_folder_that_cannot_be_read_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(self: Path, *args: Any, **kwargs: Any) -> os.stat_result:
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "stat", refused)
+    with pytest.raises(OutputError, match="posts"):
+        remove_post_files(tmp_path / "posts", ["a.md"])

@@ -142,9 +142,9 @@ def remove_temp_files(folder: Path) -> None:
 def remove_post_files(folder: Path, names: list[str]) -> None:
     """Delete posts (retention, prune, joins); already-missing files are fine, and so is a
     folder that was never made (a join made before the first post was written)."""
-    if not folder.is_dir():
-        return
     with _output_errors(folder):
+        if not folder.is_dir():
+            return
         for name in names:
             if _SAFE_NAME.match(name):
                 with contextlib.suppress(FileNotFoundError):

@@ -239,9 +239,12 @@ def merge_near_duplicates(
 
 
 def still_fuller(giving: str, kept: str) -> bool:
-    """At a join queued with ``text_from``: whether the absorbed article's text is still the
-    longer one (the article that stays may have taken a fuller text since)."""
-    return shingles(giving).tokens > shingles(kept).tokens
+    """At a join queued with ``text_from``: whether the absorbed article's text is still
+    fuller than the text of the article that stays, which may have taken a fuller one since,
+    or be another article than when the join was queued (a chain of joins). With the default
+    thresholds: the join does not know ``[dedupe]``'s, and only a text's fullness depends
+    on them here."""
+    return copy_kind(giving, kept) is Copy.FULLER
 
 
 def _joining(
