@@ -860,7 +860,9 @@ def test_a_publishing_round_under_way_when_the_daemon_stops_finishes_before_the_
     steps: list[str] = []
     round_started, release = asyncio.Event(), threading.Event()
 
-    async def publish_posts(store: Any, output: Any, repair: bool = False) -> Changes:
+    async def publish_posts(
+        store: Any, output: Any, repair: bool = False, into: Any = None
+    ) -> Changes:
         if repair or round_started.is_set():  # the maintenance job's, or a later round
             return Changes()
         steps.append("round started")

@@ -26,12 +26,12 @@ from server import FeedResource, LoopbackServer, Workspace
 from test_pipeline_backends import one_pass
 from test_store import count
 
-from aggregator.config import FeedConfig, OutputConfig
+from aggregator.config import FeedConfig, OutputConfig, load_config
 from aggregator.edges.store import Store, open_store
 from aggregator.edges.store import articles as store_articles
 from aggregator.edges.store import queries as store_queries
 from aggregator.edges.store.adapter import Session
-from aggregator.errors import StoreError
+from aggregator.errors import OutputError, StoreError
 from aggregator.models import (
     Article,
     Changes,
@@ -43,6 +43,8 @@ from aggregator.models import (
     StoredArticle,
     StoryJoin,
 )
+from aggregator.run import publish as publishing
+from aggregator.run.daemon import Daemon
 from aggregator.run.publish import publish, publish_posts
 from aggregator.steps.normalize import normalize_entry
 from aggregator.steps.similar import DEFAULT_THRESHOLDS, Thresholds
@@ -824,6 +826,79 @@ async def wait_for_a_lock_wait(conn: Any, deadline: float = 10.0) -> None:
     while not await conn.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
         assert loop.time() < until, "nothing waited for a lock"
         await asyncio.sleep(0.02)
+
+
+def test_the_removals_of_joins_made_before_a_write_failed_are_reported(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The joins are made, then writing the posts fails (a full disk): the publish's error
+    still carries the removed post for on_change, and the next publish does not report it
+    again."""
+    output = output_in(tmp_path)
+
+    def full_disk(folder: Path, texts: dict[str, str]) -> None:
+        raise OutputError(str(folder), "cannot write: No space left on device")
+
+    async def go() -> tuple[Decision, Changes, Changes]:
+        store = await open_store(database)
+        try:
+            merged = await joined_by_the_full_story(store, output)
+            monkeypatch.setattr(publishing, "write_files", full_disk)
+            with pytest.raises(publishing.PublishError) as failed:
+                await publish(store, output)
+            monkeypatch.undo()
+            return merged, failed.value.changes, await publish(store, output)
+        finally:
+            await store.close()
+
+    merged, failed, later = run(go())
+    assert [article_id for article_id, _ in failed.removed] == list(merged.absorbs)
+    assert later.removed == [] and len(posts_in(output)) == 1
+
+
+def test_the_daemons_maintenance_reports_the_joins_it_makes(database: str, ws: Workspace) -> None:
+    """The hourly maintenance publishes with repair, which makes pending joins: their
+    removed posts reach on_change with the next publishing round."""
+    feeds = [{"name": "A", "url": "http://127.0.0.1:9/a.xml"}]
+    ws.write_config(feeds, storage={"database": database})
+    config = load_config(ws.config_path)
+
+    async def go() -> tuple[Decision, Changes]:
+        store = await open_store(database)
+        try:
+            daemon = Daemon(config, store, pipeline=None)  # type: ignore[arg-type]
+            await daemon._maintain()  # its first: taking over as the publisher
+            merged = await joined_by_the_full_story(store, config.output)
+            await daemon._maintain()
+            return merged, daemon._changes
+        finally:
+            await store.close()
+
+    merged, changes = run(go())
+    assert [article_id for article_id, _ in changes.removed] == list(merged.absorbs)
+
+
+def test_a_join_queued_into_an_article_while_it_is_joined_follows_it(database: str) -> None:
+    """The publisher read the queue; meanwhile a save queued c into a, which this round
+    joins into b: c's join goes on to b (the next round makes it), not dropped."""
+    a, b, c = join_case()[1], join_case()[0], original(PAPER, "story-en")
+    apart = [replace(f, dedupe=False) for f in FEEDS]
+
+    async def go() -> list[tuple[str, str]]:
+        store = await open_store(database)
+        try:
+            for feed, article in ((WIRE, a), (MIRROR, b), (PAPER, c)):
+                await save(store, feed, [article], feeds=apart)
+            await store.sync_feeds(FEEDS)
+            await queue_join(store, a.id, b.id)
+            listed = await store.pending_joins()
+            await queue_join(store, c.id, a.id)  # a save, between the reading and the join
+            await store.join_articles(listed, NOW)
+            return [(j.article_id, j.into_id) for j in await store.pending_joins()]
+        finally:
+            await store.close()
+
+    assert run(go()) == [(c.id, b.id)]
 
 
 def test_a_join_into_an_article_deleted_since_keeps_the_other_post(

@@ -220,9 +220,9 @@ class Daemon:
         if not await self._is_publisher():
             return
         await self._take_over()
-        written = Changes()
+        written = Changes(listed=bool(self.config.output.on_change))
         try:
-            written.merge(await publish_posts(self.store, self.config.output))
+            await publish_posts(self.store, self.config.output, into=written)
             if time.monotonic() - self._last_atom < self.config.output.atom_every:
                 return
             self._last_atom = time.monotonic()
@@ -255,7 +255,12 @@ class Daemon:
     async def _maintain(self) -> None:
         if await self._is_publisher():
             await self._take_over()
-            await publish_posts(self.store, self.config.output, repair=True)
+            written = Changes(listed=bool(self.config.output.on_change))
+            try:
+                await publish_posts(self.store, self.config.output, repair=True, into=written)
+            finally:  # on_change hears of it with the next publishing round
+                log_changes(written)
+                self._changes.merge(written)
             await self.store.maintain()
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -55,20 +55,26 @@ async def publish(store: Store, output: OutputConfig) -> Changes:
     output is written even when another cannot be (a posts folder that refuses does not keep
     the Atom document from being written); then PublishError names every one that failed."""
     errors: list[OutputError] = []
+    changes = Changes(listed=bool(output.on_change))
     try:
-        changes = await publish_posts(store, output, repair=True)
+        await publish_posts(store, output, repair=True, into=changes)
     except OutputError as e:
         errors.append(e)
-        changes = Changes()
     changes.feeds_changed = await _write_feeds(store, output, errors)
     if errors:
         raise PublishError(errors, changes) from errors[0]
     return changes
 
 
-async def publish_posts(store: Store, output: OutputConfig, repair: bool = False) -> Changes:
-    """Write pending posts in fsync batches; ``repair`` also re-queues missing files."""
-    changes = Changes(listed=bool(output.on_change), removed=await _join_stories(store, output))
+async def publish_posts(
+    store: Store, output: OutputConfig, repair: bool = False, into: Changes | None = None
+) -> Changes:
+    """Make the pending joins, then write pending posts in fsync batches; ``repair`` also
+    re-queues missing files. What it removes and writes goes into ``into`` (else a new
+    Changes) as it happens, so that a caller still has it when a later write fails: the
+    joins' removed posts are not removed twice."""
+    changes = Changes(listed=bool(output.on_change)) if into is None else into
+    changes.removed += await _join_stories(store, output)
     if repair:
         remove_temp_files(output.posts_dir)
         await _requeue_missing_posts(store, output)
@@ -129,7 +135,7 @@ class BackgroundPublisher:
     def __init__(self, store: Store, output: OutputConfig) -> None:
         self._store = store
         self._output = output
-        self.changes = Changes()
+        self.changes = Changes(listed=bool(output.on_change))
         self._wake = asyncio.Event()
         self._closing = False
         self._task = asyncio.create_task(self._run(), name="publisher")
@@ -147,7 +153,7 @@ class BackgroundPublisher:
             await self._wake.wait()
             self._wake.clear()
             try:
-                self.changes.merge(await publish_posts(self._store, self._output))
+                await publish_posts(self._store, self._output, into=self.changes)
             except OutputError as e:
                 # The posts stay pending and the pass goes on; the closing publish() tries
                 # them again, writes the other outputs and reports what still fails.

@@ -294,6 +294,8 @@ class ArticlesMixin:
                 if into != j.article_id and await _join(db, j, into, now):
                     went[j.article_id] = into
                     made.append(replace(j, into_id=into))
+                    # Joins queued into it since the publisher read them go on to ``into``.
+                    await db.execute(q.REDIRECT_JOINS, j.article_id, into)
             await db.execute(q.MARK_UNRENDERED, [i for i in ids if i not in went])
             await db.execute(q.UNQUEUE_JOINS, ids)
             return made

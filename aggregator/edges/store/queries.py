@@ -207,7 +207,7 @@ QUEUE_JOIN = """
     INSERT INTO story_joins (article_id, into_id, gives_text) VALUES ($1, $2, $3)
     ON CONFLICT DO NOTHING
 """
-# (Both still stored: the post of an article that will not join is not removed.)
+# (Both still stored: a join into an article gone is not listed, and its post not removed.)
 PENDING_JOINS = """
     SELECT j.article_id, j.into_id, a.post_path, j.gives_text FROM story_joins j
     JOIN articles a ON a.id = j.article_id
@@ -246,10 +246,11 @@ JOINED_ARTICLE = (
     "DELETE FROM page_queue WHERE article_id = $1",
 )
 MORE_DUPLICATES = "UPDATE feeds SET duplicates = duplicates + $1 WHERE id = $2"
+REDIRECT_JOINS = "UPDATE story_joins SET into_id = $2 WHERE into_id = $1"
 # Done, or no longer possible (either article gone).
 UNQUEUE_JOINS = """
     DELETE FROM story_joins
-    WHERE article_id = ANY($1)
+    WHERE article_id = ANY($1) OR article_id = into_id
        OR NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = story_joins.article_id)
        OR NOT EXISTS (SELECT 1 FROM articles x WHERE x.id = story_joins.into_id)
 """
