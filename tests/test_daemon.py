@@ -896,3 +896,55 @@ def test_a_publishing_round_under_way_when_the_daemon_stops_finishes_before_the_
     assert asyncio.run(go()) == 0
     assert steps[-3:] == ["round started", "round finished", "publish"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_the_maintenance_job_waits_for_a_publishing_round_under_way(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publish job and the hourly maintenance both publish posts (and make joins); two
+    rounds at once could write a post file that the other has just removed. One waits."""
+    import aggregator.run.daemon as daemon_module
+    from aggregator.config import load_config
+    from aggregator.edges.store import open_store
+    from aggregator.models import Changes
+
+    ws.write_config([{"name": "A", "url": "http://127.0.0.1:9/a.xml"}])
+    config = load_config(ws.config_path)
+    steps: list[str] = []
+
+    async def go() -> None:
+        release = asyncio.Event()
+
+        async def publish_posts(
+            store: Any, output: Any, repair: bool = False, into: Any = None
+        ) -> Changes:
+            steps.append("maintenance round" if repair else "round started")
+            if not repair:
+                await release.wait()
+                steps.append("round finished")
+            return Changes()
+
+        async def publish(store: Any, output: Any) -> Changes:
+            return Changes()  # the takeover's
+
+        monkeypatch.setattr(daemon_module, "publish_posts", publish_posts)
+        monkeypatch.setattr(daemon_module, "publish", publish)
+        store = await open_store(config.storage.database)
+        try:
+            daemon = daemon_module.Daemon(config, store, FakePipeline())  # type: ignore[arg-type]
+            publishing = asyncio.create_task(daemon._publish())
+            until = asyncio.get_running_loop().time() + 20
+            while "round started" not in steps:
+                assert asyncio.get_running_loop().time() < until, "no round started"
+                await asyncio.sleep(0.01)
+            maintaining = asyncio.create_task(daemon._maintain())
+            for _ in range(20):  # the maintenance job runs as far as it can meanwhile
+                await asyncio.sleep(0)
+            assert steps == ["round started"]
+            release.set()
+            await asyncio.wait_for(asyncio.gather(publishing, maintaining), 20)
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    assert steps == ["round started", "round finished", "maintenance round"]

@@ -75,6 +75,9 @@ class Daemon:
         self._leading = False
         self._taking_over = False
         self._claiming = asyncio.Lock()
+        # One publishing round at a time: the maintenance job publishes too, and two rounds
+        # at once could write a post file the other's join or retention has just removed.
+        self._publishing = asyncio.Lock()
         self._refills: set[asyncio.Task[None]] = set()
         self._jobs: set[asyncio.Task[Any]] = set()  # job runs under way (scheduled or refills)
 
@@ -217,8 +220,11 @@ class Daemon:
     async def _publish(self) -> None:
         """Pending posts every tick; retention, the Atom document and on_change at most every
         atom_every (files are rewritten only when their bytes change). Publisher only."""
-        if not await self._is_publisher():
-            return
+        if await self._is_publisher():
+            async with self._publishing:
+                await self._publish_round()
+
+    async def _publish_round(self) -> None:
         await self._take_over()
         written = Changes(listed=bool(self.config.output.on_change))
         try:
@@ -254,13 +260,14 @@ class Daemon:
 
     async def _maintain(self) -> None:
         if await self._is_publisher():
-            await self._take_over()
-            written = Changes(listed=bool(self.config.output.on_change))
-            try:
-                await publish_posts(self.store, self.config.output, repair=True, into=written)
-            finally:  # on_change hears of it with the next publishing round
-                log_changes(written)
-                self._changes.merge(written)
+            async with self._publishing:
+                await self._take_over()
+                written = Changes(listed=bool(self.config.output.on_change))
+                try:
+                    await publish_posts(self.store, self.config.output, repair=True, into=written)
+                finally:  # on_change hears of it with the next publishing round
+                    log_changes(written)
+                    self._changes.merge(written)
             await self.store.maintain()
 
     # -- lifecycle -------------------------------------------------------------------------
