@@ -38,7 +38,14 @@ from .feed import Pipeline, utcnow
 from .health import HealthServer, Metrics
 from .logs import redact_secrets_of
 from .pool import ParserPool
-from .publish import log_changes, publish, publish_feeds, publish_posts, remove_articles
+from .publish import (
+    PublishError,
+    log_changes,
+    publish,
+    publish_feeds,
+    publish_posts,
+    remove_articles,
+)
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +220,15 @@ class Daemon:
         files, posts not yet written or deleted by hand)."""
         if self._taking_over:
             self._taking_over = False
-            changes = await publish(self.store, self.config.output)
-            log_changes(changes)
-            self._changes.merge(changes)
+            changes = Changes()
+            try:
+                changes = await publish(self.store, self.config.output)
+            except PublishError as e:  # what it did before failing still reaches on_change
+                changes = e.changes
+                raise
+            finally:
+                log_changes(changes)
+                self._changes.merge(changes)
 
     async def _publish(self) -> None:
         """Pending posts every tick; retention, the Atom document and on_change at most every
