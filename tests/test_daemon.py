@@ -871,7 +871,7 @@ def test_a_publishing_round_under_way_when_the_daemon_stops_finishes_before_the_
         steps.append("round finished")
         return Changes()
 
-    async def publish(store: Any, output: Any) -> Changes:
+    async def publish(store: Any, output: Any, into: Any = None) -> Changes:
         steps.append("publish")
         return Changes()
 
@@ -924,7 +924,7 @@ def test_the_maintenance_job_waits_for_a_publishing_round_under_way(
                 steps.append("round finished")
             return Changes()
 
-        async def publish(store: Any, output: Any) -> Changes:
+        async def publish(store: Any, output: Any, into: Any = None) -> Changes:
             return Changes()  # the takeover's
 
         monkeypatch.setattr(daemon_module, "publish_posts", publish_posts)

@@ -21,7 +21,8 @@ import os
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,8 +40,8 @@ from .health import HealthServer, Metrics
 from .logs import redact_secrets_of
 from .pool import ParserPool
 from .publish import (
-    PublishError,
     log_changes,
+    new_changes,
     publish,
     publish_feeds,
     publish_posts,
@@ -220,15 +221,19 @@ class Daemon:
         files, posts not yet written or deleted by hand)."""
         if self._taking_over:
             self._taking_over = False
-            changes = Changes()
-            try:
-                changes = await publish(self.store, self.config.output)
-            except PublishError as e:  # what it did before failing still reaches on_change
-                changes = e.changes
-                raise
-            finally:
-                log_changes(changes)
-                self._changes.merge(changes)
+            with self._reporting() as written:
+                await publish(self.store, self.config.output, into=written)
+
+    @contextmanager
+    def _reporting(self) -> Iterator[Changes]:
+        """A publishing round's record: logged once, and kept for on_change, even when the
+        round fails part way (the posts its joins removed are gone either way)."""
+        written = new_changes(self.config.output)
+        try:
+            yield written
+        finally:
+            log_changes(written)
+            self._changes.merge(written)
 
     async def _publish(self) -> None:
         """Pending posts every tick; retention, the Atom document and on_change at most every
@@ -239,8 +244,7 @@ class Daemon:
 
     async def _publish_round(self) -> None:
         await self._take_over()
-        written = Changes(listed=bool(self.config.output.on_change))
-        try:
+        with self._reporting() as written:  # posts and Atom / JSON Feed rewrites
             await publish_posts(self.store, self.config.output, into=written)
             if time.monotonic() - self._last_atom < self.config.output.atom_every:
                 return
@@ -249,9 +253,6 @@ class Daemon:
             written.merge(removed)
             if not removed:
                 written.feeds_changed = await publish_feeds(self.store, self.config.output)
-        finally:
-            log_changes(written)  # this round's posts and Atom / JSON Feed rewrites, once
-            self._changes.merge(written)
         if self._changes and (self._hook is None or self._hook.done()):
             # In the background: a slow site build never holds up fetching.
             changes, self._changes = self._changes, Changes()
@@ -275,12 +276,8 @@ class Daemon:
         if await self._is_publisher():
             async with self._publishing:
                 await self._take_over()
-                written = Changes(listed=bool(self.config.output.on_change))
-                try:
+                with self._reporting() as written:  # on_change: with the next publish round
                     await publish_posts(self.store, self.config.output, repair=True, into=written)
-                finally:  # on_change hears of it with the next publishing round
-                    log_changes(written)
-                    self._changes.merge(written)
             await self.store.maintain()
 
     # -- lifecycle -------------------------------------------------------------------------
